@@ -1,0 +1,156 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tandem-cobrowse/tandem/internal/app"
+)
+
+// config is every option of the server. Each has a flag and an environment variable; the
+// flag wins.
+type config struct {
+	Addr           string
+	PublicURL      string
+	APIKey         string
+	Chromium       string
+	NoSandbox      bool
+	DemoAddr       string
+	MaxSessions    int
+	IdleTimeout    time.Duration
+	JPEGQuality    int
+	DialogTimeout  time.Duration
+	CallTimeout    time.Duration
+	AllowedOrigins string
+	LogLevel       string
+	LogFormat      string
+}
+
+// errHelp is returned for --help, which is not a failure.
+var errHelp = flag.ErrHelp
+
+func parseConfig(args []string, getenv func(string) string, out io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("tandem", flag.ContinueOnError)
+	fs.SetOutput(out)
+	str := func(p *string, name, env, def, usage string) {
+		if v := getenv(env); v != "" {
+			def = v
+		}
+		fs.StringVar(p, name, def, fmt.Sprintf("%s (env %s)", usage, env))
+	}
+	var envErrs []error
+	boolean := func(p *bool, name, env string, def bool, usage string) {
+		if v := getenv(env); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				envErrs = append(envErrs, fmt.Errorf("%s: %q is not a boolean", env, v))
+			}
+			def = b
+		}
+		fs.BoolVar(p, name, def, fmt.Sprintf("%s (env %s)", usage, env))
+	}
+	integer := func(p *int, name, env string, def int, usage string) {
+		if v := getenv(env); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				envErrs = append(envErrs, fmt.Errorf("%s: %q is not a number", env, v))
+			}
+			def = n
+		}
+		fs.IntVar(p, name, def, fmt.Sprintf("%s (env %s)", usage, env))
+	}
+	duration := func(p *time.Duration, name, env string, def time.Duration, usage string) {
+		if v := getenv(env); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				envErrs = append(envErrs, fmt.Errorf("%s: %q is not a duration such as 30s or 5m", env, v))
+			}
+			def = d
+		}
+		fs.DurationVar(p, name, def, fmt.Sprintf("%s (env %s)", usage, env))
+	}
+
+	str(&c.Addr, "addr", "TANDEM_ADDR", "127.0.0.1:8080", "address to listen on")
+	str(&c.PublicURL, "public-url", "TANDEM_PUBLIC_URL", "", "base URL of invite links, e.g. https://cobrowse.example.com (default: the request's own origin)")
+	str(&c.APIKey, "api-key", "TANDEM_API_KEY", "", "API key required to create sessions (Authorization: Bearer KEY); required when listening beyond loopback")
+	str(&c.Chromium, "chromium", "TANDEM_CHROMIUM", "", "path of the Chromium binary (default: chromium on PATH, then /usr/bin/chromium)")
+	boolean(&c.NoSandbox, "no-sandbox", "TANDEM_NO_SANDBOX", os.Geteuid() == 0, "run Chromium without its sandbox (needed as root; default true only when running as root)")
+	str(&c.DemoAddr, "demo-addr", "TANDEM_DEMO_ADDR", "127.0.0.1:8081", "address of the bundled demo provider site (empty disables it)")
+	integer(&c.MaxSessions, "max-sessions", "TANDEM_MAX_SESSIONS", 20, "most sessions at once; more answer 429")
+	duration(&c.IdleTimeout, "idle-timeout", "TANDEM_IDLE_TIMEOUT", 5*time.Minute, "a session with nobody connected ends after this")
+	integer(&c.JPEGQuality, "jpeg-quality", "TANDEM_JPEG_QUALITY", 80, "JPEG quality of screencast frames, 1-100")
+	duration(&c.DialogTimeout, "dialog-timeout", "TANDEM_DIALOG_TIMEOUT", 30*time.Second, "an unanswered JavaScript dialog is dismissed after this")
+	duration(&c.CallTimeout, "call-timeout", "TANDEM_CALL_TIMEOUT", 10*time.Second, "timeout of every call to Chromium")
+	str(&c.AllowedOrigins, "allowed-origins", "TANDEM_ALLOWED_ORIGINS", "", "comma-separated origins allowed to open WebSockets (default: same origin only)")
+	str(&c.LogLevel, "log-level", "TANDEM_LOG_LEVEL", "info", "debug, info, warn or error")
+	str(&c.LogFormat, "log-format", "TANDEM_LOG_FORMAT", "text", "text or json")
+
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if len(envErrs) > 0 {
+		return c, errors.Join(envErrs...)
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	return c, c.validate()
+}
+
+func (c config) validate() error {
+	if c.MaxSessions < 1 {
+		return fmt.Errorf("--max-sessions must be at least 1")
+	}
+	if c.JPEGQuality < 1 || c.JPEGQuality > 100 {
+		return fmt.Errorf("--jpeg-quality must be between 1 and 100")
+	}
+	if c.IdleTimeout <= 0 || c.DialogTimeout <= 0 || c.CallTimeout <= 0 {
+		return fmt.Errorf("timeouts must be positive")
+	}
+	if c.APIKey == "" && !isLoopback(c.Addr) {
+		return fmt.Errorf("refusing to listen on %s without an API key: set --api-key or TANDEM_API_KEY, or listen on 127.0.0.1", c.Addr)
+	}
+	if c.APIKey != "" && len(c.APIKey) < 16 {
+		return fmt.Errorf("--api-key must be at least 16 characters")
+	}
+	return nil
+}
+
+// isLoopback reports whether addr listens only on the loopback interface.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (c config) origins() []string {
+	var out []string
+	for _, o := range strings.Split(c.AllowedOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func (c config) app() app.Config {
+	return app.Config{
+		Addr: c.Addr, PublicURL: c.PublicURL, APIKey: c.APIKey, Chromium: c.Chromium, NoSandbox: c.NoSandbox,
+		DemoAddr: c.DemoAddr, MaxSessions: c.MaxSessions, IdleTimeout: c.IdleTimeout, JPEGQuality: c.JPEGQuality,
+		DialogTimeout: c.DialogTimeout, CallTimeout: c.CallTimeout, AllowedOrigins: c.origins(),
+	}
+}

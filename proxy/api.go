@@ -1,0 +1,209 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/tandem-cobrowse/tandem/stream"
+)
+
+// MaxBody bounds the body of every API request.
+const MaxBody = 64 << 10
+
+// APIParams are the dependencies of the REST and WebSocket API.
+type APIParams struct {
+	Ctx       context.Context // the server's lifetime
+	Registry  *Registry
+	Upgrader  *stream.Upgrader
+	APIKey    string                          // "" = creating sessions needs no key
+	PublicURL string                          // base of viewer links; "" = the request's own origin
+	DemoURL   string                          // prefilled on the start page
+	Health    func(ctx context.Context) error // whether Chromium is usable
+	Logger    *slog.Logger
+}
+
+// API serves /api/v1 and /healthz.
+type API struct {
+	p   APIParams
+	log *slog.Logger
+}
+
+// NewAPI returns the API over p.
+func NewAPI(p APIParams) *API {
+	if p.Logger == nil {
+		p.Logger = slog.Default()
+	}
+	if p.Ctx == nil {
+		p.Ctx = context.Background()
+	}
+	return &API{p: p, log: p.Logger}
+}
+
+// Register adds the API's routes to e.
+func (a *API) Register(e *echo.Echo) {
+	e.GET("/healthz", a.healthz)
+	g := e.Group("/api/v1")
+	g.GET("/config", a.config)
+	g.POST("/sessions", a.create)
+	g.GET("/sessions/:id", a.get)
+	g.DELETE("/sessions/:id", a.delete)
+	g.GET("/sessions/:id/ws", a.ws)
+}
+
+func (a *API) healthz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)
+	defer cancel()
+	if a.p.Health != nil {
+		if err := a.p.Health(ctx); err != nil {
+			return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"status": "ok", "sessions": a.p.Registry.Len()})
+}
+
+func (a *API) config(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]any{"demoURL": a.p.DemoURL, "apiKeyRequired": a.p.APIKey != ""})
+}
+
+type createRequest struct {
+	URL   string          `json:"url"`
+	Rules json.RawMessage `json:"rules"`
+}
+
+func (a *API) create(c echo.Context) error {
+	if a.p.APIKey != "" && !secretEqual(bearer(c.Request()), a.p.APIKey) {
+		return fmt.Errorf("%w: a valid API key is required (Authorization: Bearer KEY)", ErrUnauthorized)
+	}
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	var req createRequest
+	if err := decodeStrict(body, &req); err != nil {
+		return fmt.Errorf("%w: malformed JSON body: %v", ErrBadRequest, err)
+	}
+	if _, err := ValidateURL(req.URL); err != nil {
+		return err
+	}
+	rules, err := ParseRules(req.Rules)
+	if err != nil {
+		return err
+	}
+	created, err := a.p.Registry.Create(c.Request().Context(), req.URL, rules, a.base(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, created)
+}
+
+// authorised finds the session and checks that the request carries its host token or the
+// server's API key.
+func (a *API) authorised(c echo.Context) (*Session, error) {
+	s, err := a.p.Registry.Get(c.Param("id"))
+	if err != nil {
+		return nil, err
+	}
+	tok := bearer(c.Request())
+	if tok != "" {
+		if role, ok := s.Authenticate(tok); ok && role == RoleHost {
+			return s, nil
+		}
+		if a.p.APIKey != "" && secretEqual(tok, a.p.APIKey) {
+			return s, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: the host token or the API key is required", ErrUnauthorized)
+}
+
+func (a *API) get(c echo.Context) error {
+	s, err := a.authorised(c)
+	if err != nil {
+		return err
+	}
+	info, err := s.Info()
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, info)
+}
+
+func (a *API) delete(c echo.Context) error {
+	s, err := a.authorised(c)
+	if err != nil {
+		return err
+	}
+	s.End("The host ended the session.")
+	return c.NoContent(http.StatusNoContent)
+}
+
+// ws is one participant's connection. The session is looked up after the upgrade so a
+// browser client, which cannot read an HTTP error, learns why it was refused from bye.
+func (a *API) ws(c echo.Context) error {
+	conn, err := a.p.Upgrader.Upgrade(c.Response(), c.Request())
+	if err != nil {
+		a.log.Debug("websocket upgrade refused", "err", err)
+		return nil // the upgrader has answered
+	}
+	hello, err := conn.ReadHello()
+	if err != nil {
+		conn.Close(CloseUnauthorized, "unauthorized", "The first message must be a hello with your token.")
+		return nil
+	}
+	s, err := a.p.Registry.Get(c.Param("id"))
+	if err != nil {
+		conn.Close(CloseNotFound, "not_found", "This session does not exist or has ended.")
+		return nil
+	}
+	role, ok := s.Authenticate(hello.Token)
+	if !ok {
+		conn.Close(CloseUnauthorized, "unauthorized", "This link is not valid for the session.")
+		return nil
+	}
+	id, err := s.Join(conn, role, hello)
+	if err != nil {
+		conn.Close(CloseSessionEnded, "session_ended", "The session has ended.")
+		return nil
+	}
+	err = conn.Run(a.p.Ctx, func(m stream.ClientMessage) { s.Handle(id, conn, m) })
+	s.Leave(id, conn)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		a.log.Debug("connection ended", "session", s.ID(), "participant", id, "err", err)
+	}
+	return nil
+}
+
+func (a *API) base(c echo.Context) string {
+	if a.p.PublicURL != "" {
+		return a.p.PublicURL
+	}
+	return c.Scheme() + "://" + c.Request().Host
+}
+
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+func readBody(c echo.Context) ([]byte, error) {
+	r := http.MaxBytesReader(c.Response(), c.Request().Body, MaxBody)
+	b, err := io.ReadAll(r)
+	if err != nil {
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			return nil, echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", MaxBody))
+		}
+		return nil, fmt.Errorf("%w: reading body: %v", ErrBadRequest, err)
+	}
+	return b, nil
+}

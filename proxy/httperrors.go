@@ -1,0 +1,71 @@
+package proxy
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+)
+
+// APIError is the JSON body of every error answer.
+type APIError struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+// statusOf maps the package's errors to HTTP: the one place that does.
+func statusOf(err error) (int, string) {
+	switch {
+	case errors.Is(err, ErrBadRequest):
+		return http.StatusBadRequest, "bad_request"
+	case errors.Is(err, ErrInvalidURL):
+		return http.StatusBadRequest, "invalid_url"
+	case errors.Is(err, ErrStartURL):
+		return http.StatusUnprocessableEntity, "start_url_failed"
+	case errors.Is(err, ErrUnauthorized):
+		return http.StatusUnauthorized, "unauthorized"
+	case errors.Is(err, ErrSessionNotFound):
+		return http.StatusNotFound, "not_found"
+	case errors.Is(err, ErrSessionEnded):
+		return http.StatusGone, "session_ended"
+	case errors.Is(err, ErrTooManySessions):
+		return http.StatusTooManyRequests, "too_many_sessions"
+	case errors.Is(err, ErrUnavailable):
+		return http.StatusServiceUnavailable, "unavailable"
+	}
+	return http.StatusInternalServerError, "internal"
+}
+
+// HTTPErrorHandler answers every error, ours and echo's, with a JSON APIError.
+func HTTPErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		status, code := statusOf(err)
+		msg := err.Error()
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			status = he.Code
+			code = strings.ToLower(strings.ReplaceAll(http.StatusText(status), " ", "_"))
+			if m, ok := he.Message.(string); ok {
+				msg = m
+			} else {
+				msg = http.StatusText(status)
+			}
+		}
+		if status >= 500 {
+			log.Error("request failed", "method", c.Request().Method, "path", c.Path(), "err", err)
+		}
+		if status == http.StatusTooManyRequests {
+			c.Response().Header().Set("Retry-After", "30")
+		}
+		if c.Request().Method == http.MethodHead {
+			_ = c.NoContent(status)
+			return
+		}
+		_ = c.JSON(status, APIError{Error: code, Message: msg})
+	}
+}

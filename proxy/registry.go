@@ -1,0 +1,155 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tandem-cobrowse/tandem/renderer"
+)
+
+// RegistryParams configure a Registry.
+type RegistryParams struct {
+	OpenTab     TabOpener
+	MaxSessions int           // 0 = no limit
+	IdleTimeout time.Duration // a session with nobody connected ends after this
+	CallTimeout time.Duration // bound of every call into a tab
+	Viewport    renderer.Viewport
+	Logger      *slog.Logger
+}
+
+// Registry holds the live sessions of this server.
+type Registry struct {
+	ctx context.Context
+	p   RegistryParams
+	log *slog.Logger
+
+	mu       sync.Mutex
+	sessions map[string]*Session
+	creating int // slots reserved by creations in flight, so the cap holds under races
+}
+
+// NewRegistry returns a registry whose sessions live at most as long as ctx.
+func NewRegistry(ctx context.Context, p RegistryParams) *Registry {
+	if p.Logger == nil {
+		p.Logger = slog.Default()
+	}
+	if p.CallTimeout <= 0 {
+		p.CallTimeout = 10 * time.Second
+	}
+	return &Registry{ctx: ctx, p: p, log: p.Logger, sessions: map[string]*Session{}}
+}
+
+// Created is what a new session's creator learns: the secrets are in the links.
+type Created struct {
+	ID        string          `json:"id"`
+	URL       string          `json:"url"`
+	CreatedAt time.Time       `json:"createdAt"`
+	Rules     Rules           `json:"rules"`
+	Links     map[Role]string `json:"links"`
+}
+
+// Create opens a tab at startURL and starts a session around it. base is the absolute
+// URL prefix of the viewer links (scheme://host).
+func (r *Registry) Create(ctx context.Context, startURL string, rules Rules, base string) (Created, error) {
+	u, err := ValidateURL(startURL)
+	if err != nil {
+		return Created{}, err
+	}
+	if err := r.reserve(); err != nil {
+		return Created{}, err
+	}
+	defer r.release()
+
+	openCtx, cancel := context.WithTimeout(ctx, r.p.CallTimeout)
+	defer cancel()
+	tab, err := r.p.OpenTab(openCtx, r.p.Viewport)
+	if err != nil {
+		return Created{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	if err := tab.Navigate(openCtx, u); err != nil {
+		_ = tab.Close()
+		if errors.Is(err, renderer.ErrInvalidURL) {
+			return Created{}, fmt.Errorf("%w: %v", ErrInvalidURL, err)
+		}
+		return Created{}, fmt.Errorf("%w: %v", ErrStartURL, err)
+	}
+
+	id := newSecret(16)
+	tokens := map[Role]string{}
+	links := map[Role]string{}
+	base = strings.TrimRight(base, "/")
+	for _, role := range Roles {
+		tokens[role] = newSecret(32)
+		links[role] = base + "/s/" + id + "#token=" + tokens[role]
+	}
+	s := NewSession(r.ctx, SessionParams{
+		ID: id, Rules: rules, Tokens: tokens, Links: links, Tab: tab,
+		IdleTimeout: r.p.IdleTimeout, CallTimeout: r.p.CallTimeout, Logger: r.log,
+		OnEnd: r.forget,
+	})
+	r.mu.Lock()
+	r.sessions[id] = s
+	r.mu.Unlock()
+	r.log.Info("session created", "session", id, "url", u)
+	return Created{ID: id, URL: u, CreatedAt: s.createdAt, Rules: rules, Links: links}, nil
+}
+
+func (r *Registry) reserve() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.p.MaxSessions > 0 && len(r.sessions)+r.creating >= r.p.MaxSessions {
+		return fmt.Errorf("%w: this server runs at most %d sessions at once", ErrTooManySessions, r.p.MaxSessions)
+	}
+	r.creating++
+	return nil
+}
+
+func (r *Registry) release() {
+	r.mu.Lock()
+	r.creating--
+	r.mu.Unlock()
+}
+
+func (r *Registry) forget(id string) {
+	r.mu.Lock()
+	delete(r.sessions, id)
+	r.mu.Unlock()
+}
+
+// Get returns the live session id.
+func (r *Registry) Get(id string) (*Session, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s, ok := r.sessions[id]
+	if !ok {
+		return nil, ErrSessionNotFound
+	}
+	return s, nil
+}
+
+// Len is the number of live sessions.
+func (r *Registry) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.sessions)
+}
+
+// Close ends every session, telling participants why.
+func (r *Registry) Close(reason string) {
+	r.mu.Lock()
+	all := make([]*Session, 0, len(r.sessions))
+	for _, s := range r.sessions {
+		all = append(all, s)
+	}
+	r.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, s := range all {
+		wg.Go(func() { s.End(reason) })
+	}
+	wg.Wait()
+}

@@ -1,0 +1,32 @@
+package proxy
+
+import (
+	"context"
+
+	"github.com/tandem-cobrowse/tandem/renderer"
+)
+
+// Tab is what a session needs of its browser tab; *renderer.Tab implements it.
+type Tab interface {
+	Frames() <-chan renderer.Frame
+	Events() <-chan renderer.Event
+	Done() <-chan struct{}
+	Navigate(ctx context.Context, rawURL string) error
+	GoBack(ctx context.Context) error
+	GoForward(ctx context.Context) error
+	Reload(ctx context.Context) error
+	SetViewport(ctx context.Context, vp renderer.Viewport) error
+	Mouse(ctx context.Context, m renderer.MouseInput) error
+	Wheel(ctx context.Context, w renderer.WheelInput) error
+	Key(ctx context.Context, k renderer.KeyInput) error
+	InsertText(ctx context.Context, text string) error
+	Compose(ctx context.Context, text string, selStart, selEnd int) error
+	Touch(ctx context.Context, t renderer.TouchInput) error
+	ReleaseAll(ctx context.Context) error
+	SelectedText(ctx context.Context) (string, error)
+	AnswerDialog(ctx context.Context, id string, accept bool, promptText string) error
+	Close() error
+}
+
+// TabOpener opens a fresh, isolated tab for a new session.
+type TabOpener func(ctx context.Context, vp renderer.Viewport) (Tab, error)
