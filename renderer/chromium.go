@@ -1,0 +1,60 @@
+package renderer
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumNames are looked up on PATH, in this order, before the fallback.
+var chromiumNames = []string{"chromium", "chromium-browser", "google-chrome"}
+
+const chromiumFallback = "/usr/bin/chromium"
+
+// FindChromium returns the Chromium executable to run. A non-empty explicit
+// path must exist; otherwise the usual names are looked up on PATH, then
+// /usr/bin/chromium. The error wraps ErrNoChromium and lists what was tried.
+func FindChromium(explicit string) (string, error) {
+	if explicit != "" {
+		p, err := exec.LookPath(explicit)
+		if err != nil {
+			return "", fmt.Errorf("%w (tried %s: %v)", ErrNoChromium, explicit, err)
+		}
+		return p, nil
+	}
+	tried := make([]string, 0, len(chromiumNames)+1)
+	for _, name := range chromiumNames {
+		if p, err := exec.LookPath(name); err == nil {
+			return p, nil
+		}
+		tried = append(tried, name+" on PATH")
+	}
+	if fi, err := os.Stat(chromiumFallback); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+		return chromiumFallback, nil
+	}
+	tried = append(tried, chromiumFallback)
+	return "", fmt.Errorf("%w (tried %s)", ErrNoChromium, strings.Join(tried, ", "))
+}
+
+// allocatorOptions are chromedp's defaults plus what a co-browse tab needs.
+func allocatorOptions(execPath string, cfg Config) []chromedp.ExecAllocatorOption {
+	opts := append([]chromedp.ExecAllocatorOption{}, chromedp.DefaultExecAllocatorOptions[:]...)
+	opts = append(opts,
+		chromedp.ExecPath(execPath),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("mute-audio", true),
+		// Participants must see the page's scrollbars to know it scrolls.
+		chromedp.Flag("hide-scrollbars", false),
+		chromedp.WindowSize(1280, 800),
+	)
+	if cfg.NoSandbox {
+		opts = append(opts, chromedp.NoSandbox)
+	}
+	return opts
+}

@@ -1,0 +1,313 @@
+package renderer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/chromedp/cdproto/input"
+)
+
+// heldInput is what the tab believes is pressed, from what was injected.
+// Guarded by Tab.inputMu.
+type heldInput struct {
+	keys     map[string]KeyInput // by code (or key)
+	buttons  map[string]bool
+	x, y     float64 // last mouse position, CSS px
+	touching bool
+}
+
+var errBadAction = errors.New("unknown input action")
+
+// point maps normalised coordinates to CSS px of the newest frame.
+func (t *Tab) point(x, y float64) (float64, float64) {
+	g := t.geom.Load()
+	return clamp01(x) * g.w, clamp01(y) * g.h
+}
+
+func clamp01(v float64) float64 {
+	if math.IsNaN(v) {
+		return 0
+	}
+	return min(max(v, 0), 1)
+}
+
+// Mouse injects a mouse move, press or release.
+func (t *Tab) Mouse(ctx context.Context, m MouseInput) error {
+	var typ input.DispatchMouseEventType
+	switch m.Action {
+	case "move":
+		typ = input.DispatchMouseEventTypeMouseMoved
+	case "down":
+		typ = input.DispatchMouseEventTypeMousePressed
+	case "up":
+		typ = input.DispatchMouseEventTypeMouseReleased
+	default:
+		return fmt.Errorf("mouse %q: %w", m.Action, errBadAction)
+	}
+	button := input.MouseButton(m.Button)
+	switch button {
+	case input.MouseButtonLeft, input.MouseButtonMiddle, input.MouseButtonRight, input.MouseButtonNone:
+	case "":
+		button = input.MouseButtonNone
+	default:
+		return fmt.Errorf("mouse button %q: %w", m.Button, errBadAction)
+	}
+	x, y := t.point(m.X, m.Y)
+	p := input.DispatchMouseEventParams{
+		Type:      typ,
+		X:         x,
+		Y:         y,
+		Modifiers: int64(m.Modifiers),
+		Button:    button,
+		Buttons:   int64(m.Buttons),
+	}
+	if typ != input.DispatchMouseEventTypeMouseMoved {
+		p.ClickCount = int64(max(m.ClickCount, 1))
+	}
+	t.inputMu.Lock()
+	defer t.inputMu.Unlock()
+	if _, err := call(ctx, t, input.DispatchMouseEvent, p); err != nil {
+		return err
+	}
+	t.held.x, t.held.y = x, y
+	if button != input.MouseButtonNone {
+		switch typ {
+		case input.DispatchMouseEventTypeMousePressed:
+			if t.held.buttons == nil {
+				t.held.buttons = map[string]bool{}
+			}
+			t.held.buttons[string(button)] = true
+		case input.DispatchMouseEventTypeMouseReleased:
+			delete(t.held.buttons, string(button))
+		}
+	}
+	return nil
+}
+
+// Wheel injects a wheel scroll at normalised coordinates.
+func (t *Tab) Wheel(ctx context.Context, w WheelInput) error {
+	x, y := t.point(w.X, w.Y)
+	t.inputMu.Lock()
+	defer t.inputMu.Unlock()
+	_, err := call(ctx, t, input.DispatchMouseEvent, input.DispatchMouseEventParams{
+		Type:      input.DispatchMouseEventTypeMouseWheel,
+		X:         x,
+		Y:         y,
+		DeltaX:    w.DeltaX,
+		DeltaY:    w.DeltaY,
+		Modifiers: int64(w.Modifiers),
+	})
+	return err
+}
+
+// Key injects a key press or release. A press with Text types it; a press
+// with Ctrl or Meta carries the editing command (selectAll, copy, ...),
+// because headless Chromium does not map shortcuts itself.
+func (t *Tab) Key(ctx context.Context, k KeyInput) error {
+	p := input.DispatchKeyEventParams{
+		Modifiers:             int64(k.Modifiers),
+		Key:                   k.Key,
+		Code:                  k.Code,
+		WindowsVirtualKeyCode: int64(k.KeyCode),
+		NativeVirtualKeyCode:  int64(k.KeyCode),
+		Location:              int64(k.Location),
+	}
+	if k.Repeat {
+		p.AutoRepeat = new(true)
+	}
+	shortcut := k.Modifiers&(ModCtrl|ModMeta) != 0 && k.Modifiers&ModAlt == 0
+	switch k.Action {
+	case "down":
+		p.Type = input.DispatchKeyEventTypeRawKeyDown
+		if k.Text != "" && !shortcut {
+			p.Type = input.DispatchKeyEventTypeKeyDown
+			p.Text = k.Text
+			p.UnmodifiedText = k.Text
+		}
+		if shortcut {
+			if cmd := editingCommand(k); cmd != "" {
+				p.Commands = []string{cmd}
+			}
+		}
+	case "up":
+		p.Type = input.DispatchKeyEventTypeKeyUp
+	default:
+		return fmt.Errorf("key %q: %w", k.Action, errBadAction)
+	}
+	t.inputMu.Lock()
+	defer t.inputMu.Unlock()
+	if _, err := call(ctx, t, input.DispatchKeyEvent, p); err != nil {
+		return err
+	}
+	id := k.Code
+	if id == "" {
+		id = k.Key
+	}
+	if k.Action == "down" {
+		if t.held.keys == nil {
+			t.held.keys = map[string]KeyInput{}
+		}
+		t.held.keys[id] = k
+	} else {
+		delete(t.held.keys, id)
+	}
+	return nil
+}
+
+// editingCommand maps Ctrl/Meta shortcuts to Blink editing commands.
+func editingCommand(k KeyInput) string {
+	code := k.Code
+	if code == "" && k.KeyCode >= 'A' && k.KeyCode <= 'Z' {
+		code = "Key" + string(rune(k.KeyCode))
+	}
+	shift := k.Modifiers&ModShift != 0
+	switch code {
+	case "KeyA":
+		return "selectAll"
+	case "KeyC":
+		return "copy"
+	case "KeyX":
+		return "cut"
+	case "KeyV":
+		return "paste"
+	case "KeyZ":
+		if shift {
+			return "redo"
+		}
+		return "undo"
+	case "KeyY":
+		return "redo"
+	}
+	return ""
+}
+
+// InsertText inserts text at the caret as if typed.
+func (t *Tab) InsertText(ctx context.Context, text string) error {
+	t.inputMu.Lock()
+	defer t.inputMu.Unlock()
+	_, err := call(ctx, t, input.InsertText, input.InsertTextParams{Text: text})
+	return err
+}
+
+// Compose shows an IME composition in progress; empty text cancels it.
+func (t *Tab) Compose(ctx context.Context, text string, selStart, selEnd int) error {
+	t.inputMu.Lock()
+	defer t.inputMu.Unlock()
+	_, err := call(ctx, t, input.ImeSetComposition, input.ImeSetCompositionParams{
+		Text:           text,
+		SelectionStart: int64(selStart),
+		SelectionEnd:   int64(selEnd),
+	})
+	return err
+}
+
+// Touch injects a touch event; Touches are the points still on the surface.
+func (t *Tab) Touch(ctx context.Context, ti TouchInput) error {
+	var typ input.DispatchTouchEventType
+	switch ti.Action {
+	case "start":
+		typ = input.DispatchTouchEventTypeTouchStart
+	case "move":
+		typ = input.DispatchTouchEventTypeTouchMove
+	case "end":
+		typ = input.DispatchTouchEventTypeTouchEnd
+	case "cancel":
+		typ = input.DispatchTouchEventTypeTouchCancel
+	default:
+		return fmt.Errorf("touch %q: %w", ti.Action, errBadAction)
+	}
+	points := make([]*input.TouchPoint, 0, len(ti.Touches))
+	for _, tp := range ti.Touches {
+		x, y := t.point(tp.X, tp.Y)
+		id := float64(tp.ID)
+		points = append(points, &input.TouchPoint{X: x, Y: y, ID: &id})
+	}
+	if typ == input.DispatchTouchEventTypeTouchCancel {
+		points = points[:0] // the protocol wants none
+	}
+	t.inputMu.Lock()
+	defer t.inputMu.Unlock()
+	if _, err := call(ctx, t, input.DispatchTouchEvent, input.DispatchTouchEventParams{
+		Type:        typ,
+		TouchPoints: points,
+		Modifiers:   int64(ti.Modifiers),
+	}); err != nil {
+		return err
+	}
+	t.held.touching = typ != input.DispatchTouchEventTypeTouchCancel && len(points) > 0
+	return nil
+}
+
+// ReleaseAll releases every key and mouse button the tab believes held and
+// ends any touch, so nothing stays stuck when control changes hands.
+func (t *Tab) ReleaseAll(ctx context.Context) error {
+	t.inputMu.Lock()
+	defer t.inputMu.Unlock()
+	var errs []error
+	for id, k := range t.held.keys {
+		_, err := call(ctx, t, input.DispatchKeyEvent, input.DispatchKeyEventParams{
+			Type:                  input.DispatchKeyEventTypeKeyUp,
+			Key:                   k.Key,
+			Code:                  k.Code,
+			WindowsVirtualKeyCode: int64(k.KeyCode),
+			NativeVirtualKeyCode:  int64(k.KeyCode),
+			Location:              int64(k.Location),
+		})
+		errs = append(errs, err)
+		delete(t.held.keys, id)
+	}
+	buttons := int64(0)
+	for b := range t.held.buttons {
+		buttons |= buttonBit(b)
+	}
+	for b := range t.held.buttons {
+		buttons &^= buttonBit(b)
+		_, err := call(ctx, t, input.DispatchMouseEvent, input.DispatchMouseEventParams{
+			Type:       input.DispatchMouseEventTypeMouseReleased,
+			X:          t.held.x,
+			Y:          t.held.y,
+			Button:     input.MouseButton(b),
+			Buttons:    buttons,
+			ClickCount: 1,
+		})
+		errs = append(errs, err)
+		delete(t.held.buttons, b)
+	}
+	if t.held.touching {
+		_, err := call(ctx, t, input.DispatchTouchEvent, input.DispatchTouchEventParams{
+			Type:        input.DispatchTouchEventTypeTouchCancel,
+			TouchPoints: []*input.TouchPoint{},
+		})
+		errs = append(errs, err)
+		t.held.touching = false
+	}
+	return errors.Join(errs...)
+}
+
+func buttonBit(b string) int64 {
+	switch b {
+	case "left":
+		return 1
+	case "right":
+		return 2
+	case "middle":
+		return 4
+	}
+	return 0
+}
+
+// Held reports the keys (by code) and mouse buttons the tab believes
+// pressed; the proxy can wait for them to be up before a control transfer.
+func (t *Tab) Held() (keys, buttons []string) {
+	t.inputMu.Lock()
+	defer t.inputMu.Unlock()
+	for id := range t.held.keys {
+		keys = append(keys, id)
+	}
+	for b := range t.held.buttons {
+		buttons = append(buttons, b)
+	}
+	return keys, buttons
+}

@@ -1,0 +1,82 @@
+package renderer
+
+import (
+	"context"
+	"iter"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
+)
+
+// startScreencast starts JPEG frames at the device pixel size of vp.
+// The caller holds vpMu.
+func (t *Tab) startScreencast(ctx context.Context, vp Viewport) error {
+	q := int64(t.cfg.JPEGQuality)
+	if _, err := cdp.Call(ctx, t.target, page.StartScreencast, page.StartScreencastParams{
+		Format:    page.StartScreencastFormatJpeg,
+		Quality:   &q,
+		MaxWidth:  int64(float64(vp.Width) * vp.DPR),
+		MaxHeight: int64(float64(vp.Height) * vp.DPR),
+	}); err != nil {
+		return t.wrapErr(page.StartScreencast.Method, err)
+	}
+	return nil
+}
+
+// screencast acks every frame at once (the iterator runs on its own
+// goroutine, not in the tab's event loop) and hands it over newest-wins.
+func (t *Tab) screencast(frames iter.Seq2[page.EventScreencastFrame, error]) {
+	defer t.wg.Done()
+	for ev, err := range frames {
+		if err != nil {
+			return
+		}
+		t.ack(ev.SessionID)
+		if ev.Metadata == nil || len(ev.Data) == 0 {
+			continue
+		}
+		m := ev.Metadata
+		ts := time.Now()
+		if m.Timestamp > 0 {
+			ts = time.UnixMicro(int64(float64(m.Timestamp) * 1e6))
+		}
+		f := Frame{
+			Seq:       t.frameSeq.Add(1),
+			JPEG:      ev.Data,
+			Width:     m.DeviceWidth,
+			Height:    m.DeviceHeight,
+			ScrollX:   m.ScrollOffsetX,
+			ScrollY:   m.ScrollOffsetY,
+			Timestamp: ts,
+		}
+		if f.Width > 0 && f.Height > 0 {
+			t.geom.Store(&geometry{f.Width, f.Height})
+			t.hadFrame.Store(true)
+		}
+		t.offer(f)
+	}
+}
+
+func (t *Tab) ack(session int64) {
+	ctx, cancel := context.WithTimeout(t.ctx, t.cfg.CallTimeout)
+	defer cancel()
+	if _, err := cdp.Call(ctx, t.target, page.ScreencastFrameAck, page.ScreencastFrameAckParams{SessionID: session}); err != nil && t.ctx.Err() == nil {
+		t.log.Debug("screencast ack failed", "err", err)
+	}
+}
+
+// offer puts f in the one-slot channel, replacing a frame nobody took. This
+// goroutine is the only sender, so the second send cannot block.
+func (t *Tab) offer(f Frame) {
+	select {
+	case t.frames <- f:
+		return
+	default:
+	}
+	select {
+	case <-t.frames:
+	default:
+	}
+	t.frames <- f
+}

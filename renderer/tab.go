@@ -1,0 +1,284 @@
+package renderer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/chromedp"
+)
+
+// Tab is one page in a browser context of its own (cookies, storage and
+// cache are not shared with other tabs).
+type Tab struct {
+	cfg Config
+	log *slog.Logger
+
+	ctx      context.Context // chromedp context of the tab; ends with the tab
+	cancel   context.CancelFunc
+	target   *chromedp.Target
+	cb       *chromedp.Browser
+	targetID target.ID
+	bctxID   cdp.BrowserContextID
+
+	frames chan Frame
+	events chan Event
+	done   chan struct{}
+	wg     sync.WaitGroup
+	once   sync.Once
+
+	q *queue // page events and requests for the loop, in order
+
+	// geom is the CSS size input coordinates map to: the newest frame's,
+	// or the viewport's before any frame.
+	geom      atomic.Pointer[geometry]
+	hadFrame  atomic.Bool
+	vpMu      sync.Mutex // serialises viewport changes and screencast restarts
+	vp        Viewport
+	frameSeq  atomic.Uint64
+	inputMu   sync.Mutex // serialises input, guards held
+	held      heldInput
+	dialogSeq atomic.Uint64
+}
+
+type geometry struct{ w, h float64 }
+
+// NewTab opens a tab at about:blank in a new browser context, with the
+// viewport applied, downloads refused and the screencast started. ctx bounds
+// the setup only; the tab lives until Close or until Chromium dies.
+func (b *Browser) NewTab(ctx context.Context, vp Viewport) (*Tab, error) {
+	return b.newTab(ctx, vp, b.cfg)
+}
+
+// newTab lets tests give one tab its own timeouts.
+func (b *Browser) newTab(ctx context.Context, vp Viewport, cfg Config) (*Tab, error) {
+	inst, err := b.current()
+	if err != nil {
+		return nil, err
+	}
+	t := &Tab{
+		cfg:    cfg,
+		log:    b.log,
+		cb:     inst.cb,
+		frames: make(chan Frame, 1),
+		events: make(chan Event, eventBuffer),
+		done:   make(chan struct{}),
+		q:      newQueue(),
+		vp:     vp.clamp(),
+	}
+	t.geom.Store(&geometry{float64(t.vp.Width), float64(t.vp.Height)})
+	t.ctx, t.cancel = chromedp.NewContext(inst.root,
+		chromedp.WithNewBrowserContext(),
+		// Ordered, from the first message: the loop sees every event.
+		chromedp.WithListener(t.onEvent),
+	)
+	if err := t.attach(ctx); err != nil {
+		go t.cancel() // waits for clean-up; do not hold the caller
+		return nil, err
+	}
+	t.log = b.log.With("tab", string(t.targetID))
+	if err := t.setup(ctx); err != nil {
+		t.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// attach creates the target. The first Do binds the target to t.ctx, so it
+// gets no deadline of its own; it is bounded from outside.
+func (t *Tab) attach(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- chromedp.Do(t.ctx) }()
+	timer := time.NewTimer(t.cfg.CallTimeout)
+	defer timer.Stop()
+	select {
+	case err := <-errc:
+		if err != nil {
+			return fmt.Errorf("opening tab: %w", err)
+		}
+	case <-timer.C:
+		return fmt.Errorf("opening tab: no answer within %s", t.cfg.CallTimeout)
+	case <-ctx.Done():
+		return fmt.Errorf("opening tab: %w", ctx.Err())
+	}
+	c := chromedp.FromContext(t.ctx)
+	t.target = c.Target
+	t.targetID = c.Target.TargetID
+	t.bctxID = c.BrowserContextID
+	return nil
+}
+
+func (t *Tab) setup(ctx context.Context) error {
+	// Subscribe before the screencast starts so no frame is lost.
+	frames := chromedp.Events(t.ctx, page.ScreencastFrame)
+	downloads := chromedp.ListenBrowser(t.ctx, t.onBrowserEvent)
+	if downloads != nil {
+		return fmt.Errorf("listening to browser events: %w", downloads)
+	}
+	detached, err := chromedp.Detached(t.ctx)
+	if err != nil {
+		return fmt.Errorf("watching tab: %w", err)
+	}
+	cctx, cancel, err := t.callCtx(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	if _, err := cdp.Call(cctx, t.cb, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior:         browser.SetDownloadBehaviorBehaviorDeny,
+		BrowserContextID: t.bctxID,
+		EventsEnabled:    new(true),
+	}); err != nil {
+		return fmt.Errorf("refusing downloads: %w", err)
+	}
+	if err := t.applyViewport(cctx, t.vp); err != nil {
+		return err
+	}
+	if err := t.watchTitle(cctx); err != nil {
+		return err
+	}
+	t.wg.Add(2)
+	go t.screencast(frames)
+	go t.loop()
+	go t.watch(detached)
+	t.vpMu.Lock()
+	err = t.startScreencast(cctx, t.vp)
+	t.vpMu.Unlock()
+	return err
+}
+
+// watch ends the tab when it is closed, detached, or Chromium dies.
+func (t *Tab) watch(detached <-chan struct{}) {
+	select {
+	case <-t.ctx.Done():
+	case <-detached:
+	case <-t.cb.LostConnection:
+	}
+	t.shutdown()
+}
+
+func (t *Tab) shutdown() {
+	t.once.Do(func() {
+		t.cancel() // closes the target and disposes the browser context
+		t.wg.Wait()
+		close(t.frames)
+		close(t.events)
+		close(t.done)
+	})
+}
+
+// Close stops everything, closes the tab and disposes of its browser
+// context. It is idempotent.
+func (t *Tab) Close() error {
+	t.shutdown()
+	return nil
+}
+
+// Done is closed when the tab is gone (closed, or Chromium died). Frames
+// and Events are closed before it.
+func (t *Tab) Done() <-chan struct{} { return t.done }
+
+// Frames delivers the newest frame; a frame the consumer has not taken yet
+// is replaced by a newer one.
+func (t *Tab) Frames() <-chan Frame { return t.frames }
+
+// Events delivers page events in order.
+func (t *Tab) Events() <-chan Event { return t.events }
+
+// callCtx bounds one DevTools call by the caller's ctx, CallTimeout and the
+// life of the tab.
+func (t *Tab) callCtx(ctx context.Context) (context.Context, context.CancelFunc, error) {
+	if t.ctx.Err() != nil {
+		return nil, nil, ErrTabClosed
+	}
+	cctx, cancel := context.WithTimeout(ctx, t.cfg.CallTimeout)
+	stop := context.AfterFunc(t.ctx, cancel)
+	return cctx, func() { stop(); cancel() }, nil
+}
+
+// call runs one DevTools command on the tab, bounded as callCtx says.
+func call[P, R any](ctx context.Context, t *Tab, cmd cdp.Command[P, R], params P) (R, error) {
+	var zero R
+	cctx, cancel, err := t.callCtx(ctx)
+	if err != nil {
+		return zero, err
+	}
+	defer cancel()
+	res, err := cdp.Call(cctx, t.target, cmd, params)
+	if err != nil {
+		return zero, t.wrapErr(cmd.Method, err)
+	}
+	return res, nil
+}
+
+// wrapErr names the command and says ErrTabClosed when the tab is gone.
+func (t *Tab) wrapErr(method string, err error) error {
+	if t.ctx.Err() != nil || errors.Is(err, chromedp.ErrTargetDetached) {
+		return fmt.Errorf("%s: %w: %w", method, ErrTabClosed, err)
+	}
+	return fmt.Errorf("%s: %w", method, err)
+}
+
+// emit hands an event to the consumer. Only the loop calls it. A consumer
+// that lets 256 events pile up loses the newest ones rather than stalling
+// dialogs and popups.
+func (t *Tab) emit(ev Event) {
+	select {
+	case t.events <- ev:
+	default:
+		t.log.Warn("tab event dropped: consumer too slow", "event", fmt.Sprintf("%T", ev))
+	}
+}
+
+// applyViewport sets the device metrics and touch emulation.
+func (t *Tab) applyViewport(ctx context.Context, vp Viewport) error {
+	if _, err := cdp.Call(ctx, t.target, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+		Width:             int64(vp.Width),
+		Height:            int64(vp.Height),
+		DeviceScaleFactor: vp.DPR,
+		Mobile:            vp.Mobile,
+	}); err != nil {
+		return t.wrapErr(emulation.SetDeviceMetricsOverride.Method, err)
+	}
+	touch := emulation.SetTouchEmulationEnabledParams{Enabled: vp.Touch}
+	if vp.Touch {
+		touch.MaxTouchPoints = 5
+	}
+	if _, err := cdp.Call(ctx, t.target, emulation.SetTouchEmulationEnabled, touch); err != nil {
+		return t.wrapErr(emulation.SetTouchEmulationEnabled.Method, err)
+	}
+	return nil
+}
+
+// SetViewport resizes the tab and restarts the screencast at the device
+// pixel size, so the picture is sharp for the viewer.
+func (t *Tab) SetViewport(ctx context.Context, vp Viewport) error {
+	vp = vp.clamp()
+	cctx, cancel, err := t.callCtx(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	t.vpMu.Lock()
+	defer t.vpMu.Unlock()
+	if err := t.applyViewport(cctx, vp); err != nil {
+		return err
+	}
+	t.vp = vp
+	if !t.hadFrame.Load() {
+		t.geom.Store(&geometry{float64(vp.Width), float64(vp.Height)})
+	}
+	if _, err := cdp.Call(cctx, t.target, page.StopScreencast, cdp.Empty{}); err != nil {
+		return t.wrapErr(page.StopScreencast.Method, err)
+	}
+	return t.startScreencast(cctx, vp)
+}
