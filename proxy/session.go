@@ -703,7 +703,9 @@ func (s *Session) navigate(p *participant, m stream.ClientMessage) {
 	}
 	conn := p.conn
 	s.enqueue(injectOp{run: func(ctx context.Context) error {
-		if err := run(ctx); err != nil {
+		// A page that cannot load is announced to everyone by the tab's NavigationFailed
+		// event; other failures are the sender's alone.
+		if err := run(ctx); err != nil && !errors.Is(err, renderer.ErrNavigation) {
 			_ = conn.Send(notice("error", "navigation_failed", "Navigation failed: "+err.Error()))
 		}
 		return nil
@@ -765,6 +767,8 @@ func (s *Session) onEvent(ev renderer.Event) {
 		s.broadcast(notice("warning", "download_refused", "The page tried to download "+name+"; downloads are not allowed in a co-browse session."))
 	case renderer.PopupOpened:
 		s.broadcast(notice("info", "popup_opened", "A new window opened; it is shown in this tab."))
+	case renderer.TabRecovered:
+		s.broadcast(notice("warning", "tab_recovered", "The page crashed and was reloaded."))
 	case renderer.NavigationFailed:
 		s.broadcast(notice("error", "navigation_failed", "Could not load "+ev.URL+": "+ev.Reason))
 	}
