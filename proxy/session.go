@@ -200,6 +200,7 @@ func (s *Session) run() {
 	tick := time.NewTicker(pointerInterval)
 	defer tick.Stop()
 	s.armIdle()
+	frames, events := s.tab.Frames(), s.tab.Events()
 	for {
 		var idle <-chan time.Time
 		if s.st.idle != nil {
@@ -208,9 +209,17 @@ func (s *Session) run() {
 		select {
 		case fn := <-s.inbox:
 			fn()
-		case f := <-s.tab.Frames():
+		case f, ok := <-frames:
+			if !ok {
+				frames = nil // the tab is going; Done follows
+				continue
+			}
 			s.onFrame(f)
-		case ev := <-s.tab.Events():
+		case ev, ok := <-events:
+			if !ok {
+				events = nil
+				continue
+			}
 			s.onEvent(ev)
 		case <-s.tab.Done():
 			s.log.Warn("tab closed under the session")

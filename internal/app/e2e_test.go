@@ -1,0 +1,232 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/tandem-cobrowse/tandem/internal/app"
+	"github.com/tandem-cobrowse/tandem/renderer"
+)
+
+// chromiumOrSkip finds Chromium; under CI a missing one is a failure.
+func chromiumOrSkip(t *testing.T) string {
+	t.Helper()
+	path, err := renderer.FindChromium("")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("Chromium is required under CI: %v", err)
+		}
+		t.Skipf("no Chromium: %v", err)
+	}
+	return path
+}
+
+// startServer runs a whole Tandem, as cmd/tandem does, on a free port.
+func startServer(t *testing.T, cfg app.Config) *app.Server {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg.Addr = "127.0.0.1:0"
+	cfg.NoSandbox = os.Geteuid() == 0
+	if cfg.MaxSessions == 0 {
+		cfg.MaxSessions = 5
+	}
+	cfg.IdleTimeout, cfg.JPEGQuality = time.Minute, 80
+	cfg.DialogTimeout, cfg.CallTimeout = 30*time.Second, 10*time.Second
+	s, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return s
+}
+
+// participantBrowser is a second, separate Chromium: the participants' own browsers.
+func participantBrowser(t *testing.T, execPath string) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(execPath),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.WindowSize(1280, 800),
+	)
+	if os.Geteuid() == 0 {
+		opts = append(opts, chromedp.NoSandbox)
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("starting the participants' Chromium: %v", err)
+	}
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	return ctx
+}
+
+// openTab opens url in a fresh browser context (its own cookies and storage: another
+// person's browser).
+func openTab(t *testing.T, browser context.Context, url string) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(url)); err != nil {
+		t.Fatalf("open %s: %v", url, err)
+	}
+	return ctx
+}
+
+func must(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(tctx, steps...); err != nil {
+		shot(t, ctx, "failed-"+strings.ReplaceAll(what, " ", "-"))
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// shot saves a screenshot when TANDEM_SHOTS names a folder, to look at what users see.
+func shot(t *testing.T, ctx context.Context, name string) {
+	dir := os.Getenv("TANDEM_SHOTS")
+	if dir == "" {
+		return
+	}
+	buf, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err == nil {
+		_ = os.MkdirAll(dir, 0o755)
+		_ = os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644)
+	}
+}
+
+func join(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	must(t, ctx, name+" joins",
+		chromedp.WaitVisible(chromedp.ID("join-name")),
+		chromedp.SendKeys(chromedp.ID("join-name"), name+"\n"),
+		chromedp.WaitVisible(chromedp.CSS("#status.status-live")),
+	)
+}
+
+func waitHits(t *testing.T, hits *atomic.Int64, want int64) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for hits.Load() != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("provider hits = %d, want %d", hits.Load(), want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestControlInRealBrowsers is the whole product as users meet it: a provider, the
+// server, and two people in their own browsers. The host's click reaches the provider;
+// the guest's does not until the host grants control.
+func TestControlInRealBrowsers(t *testing.T) {
+	execPath := chromiumOrSkip(t)
+	var hits atomic.Int64
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<!doctype html><title>Provider</title><style>body{margin:0;font:32px sans-serif}</style>
+<button id=b style="position:fixed;inset:0;width:100%;height:100%;background:#fde68a">Press to order</button>
+<script>b.onclick=()=>fetch('/hit',{method:'POST'})</script>`)
+	})
+	mux.HandleFunc("POST /hit", func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+	})
+	provider := httptest.NewServer(mux)
+	defer provider.Close()
+
+	srv := startServer(t, app.Config{})
+	res, err := http.Post(srv.URL()+"/api/v1/sessions", "application/json", strings.NewReader(fmt.Sprintf(`{"url":%q}`, provider.URL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created struct {
+		ID    string            `json:"id"`
+		Links map[string]string `json:"links"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&created); err != nil || res.StatusCode != 201 {
+		t.Fatalf("create: %d %v", res.StatusCode, err)
+	}
+	res.Body.Close()
+
+	browser := participantBrowser(t, execPath)
+	host := openTab(t, browser, created.Links["host"])
+	join(t, host, "Hana")
+	must(t, host, "host sees the page", chromedp.WaitVisible(chromedp.ID("screen")),
+		chromedp.WaitVisible(chromedp.CSS(`#control-btn`)))
+	// The host holds control from the start: its click reaches the provider.
+	waitFrame(t, host)
+	must(t, host, "host clicks", chromedp.Click(chromedp.ID("screen")))
+	waitHits(t, &hits, 1)
+	shot(t, host, "host")
+
+	guest := openTab(t, browser, created.Links["guest"])
+	join(t, guest, "Gus")
+	waitFrame(t, guest)
+	must(t, guest, "guest clicks without control", chromedp.Click(chromedp.ID("screen")),
+		chromedp.WaitVisible(chromedp.ID("hint")))
+	// The host clicks after the guest: had the guest's click gone through, it would be
+	// counted first.
+	must(t, host, "host clicks again", chromedp.Click(chromedp.ID("screen")))
+	waitHits(t, &hits, 2)
+	time.Sleep(300 * time.Millisecond)
+	if h := hits.Load(); h != 2 {
+		t.Fatalf("the guest's click without control reached the provider: hits = %d", h)
+	}
+
+	must(t, guest, "guest asks for control", chromedp.Click(chromedp.ID("control-btn")))
+	must(t, host, "host grants", chromedp.WaitVisible(chromedp.CSS(`#requests button.btn-primary`)))
+	shot(t, host, "host-request")
+	must(t, host, "host grants", chromedp.Click(chromedp.CSS(`#requests button.btn-primary`)))
+	must(t, guest, "guest holds control", chromedp.WaitVisible(chromedp.CSS(`#people .is-controller`)))
+	waitControlMine(t, guest)
+	must(t, guest, "guest clicks with control", chromedp.Click(chromedp.ID("screen")))
+	waitHits(t, &hits, 3)
+	shot(t, guest, "guest")
+}
+
+// waitFrame waits until the viewer has drawn a frame from the server.
+func waitFrame(t *testing.T, ctx context.Context) {
+	t.Helper()
+	must(t, ctx, "a frame is drawn", void(chromedp.Poll[bool](`(() => {
+		const c = document.getElementById('screen');
+		if (!c || !c.width || !c.height) return false;
+		const d = c.getContext('2d').getImageData(Math.floor(c.width/2), Math.floor(c.height/2), 1, 1).data;
+		return d[3] > 0 && !(d[0] === 0 && d[1] === 0 && d[2] === 0);
+	})()`, chromedp.WithPollingTimeout(20*time.Second))))
+}
+
+func waitControlMine(t *testing.T, ctx context.Context) {
+	t.Helper()
+	must(t, ctx, "control button offers release", void(chromedp.Poll[bool](
+		`/release/i.test(document.getElementById('control-btn').textContent)`,
+		chromedp.WithPollingTimeout(20*time.Second))))
+}
+
+// void drops an action's value, for Do.
+func void[T any](a chromedp.Action[T]) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := a(ctx, t)
+		return chromedp.Void{}, err
+	}
+}
