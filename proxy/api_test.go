@@ -67,6 +67,16 @@ func newProvider(t *testing.T) *provider {
 		fmt.Fprint(w, `<!doctype html><title>Other page</title><p>other</p>`)
 	})
 	mux.HandleFunc("POST /hit", func(w http.ResponseWriter, r *http.Request) { p.hits.Add(1) })
+	mux.HandleFunc("/alert", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<!doctype html><title>Alert</title><style>body{margin:0}</style>
+<button id=b style="position:fixed;inset:0;width:100%;height:100%">ask</button>
+<script>b.onclick=()=>{document.title = confirm('Proceed?') ? 'yes' : 'no'}</script>`)
+	})
+	mux.HandleFunc("/report.csv", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Disposition", `attachment; filename="report.csv"`)
+		w.Header().Set("Content-Type", "text/csv")
+		fmt.Fprint(w, "a,b\n1,2\n")
+	})
 	p.Server = httptest.NewServer(mux)
 	t.Cleanup(p.Close)
 	return p
@@ -155,6 +165,7 @@ type client struct {
 	mu     sync.Mutex
 	msgs   []map[string]any
 	frames atomic.Int64
+	last   stream.FrameHeader
 	closed chan struct{}
 	wmu    sync.Mutex
 }
@@ -168,28 +179,59 @@ func (h *harness) join(id, tok, name string) *client {
 	}
 	c := &client{t: h.t, ws: ws, closed: make(chan struct{})}
 	h.t.Cleanup(func() { ws.Close() })
-	go func() {
-		defer close(c.closed)
-		for {
-			kind, data, err := ws.ReadMessage()
-			if err != nil {
-				return
-			}
-			if kind == websocket.BinaryMessage {
-				c.frames.Add(1)
-				continue
-			}
-			var m map[string]any
-			if json.Unmarshal(data, &m) == nil {
-				c.mu.Lock()
-				c.msgs = append(c.msgs, m)
-				c.mu.Unlock()
-			}
-		}
-	}()
+	go c.read()
 	c.send(map[string]any{"type": "hello", "token": tok, "name": name,
 		"viewport": map[string]any{"width": 800, "height": 600, "dpr": 1}})
 	return c
+}
+
+// resume joins again as the participant whose welcome carried resumeToken.
+func (h *harness) resume(id, tok, resumeToken string) *client {
+	h.t.Helper()
+	u := "ws" + strings.TrimPrefix(h.srv.URL, "http") + "/api/v1/sessions/" + id + "/ws"
+	ws, _, err := websocket.DefaultDialer.Dial(u, http.Header{"Origin": {h.srv.URL}})
+	if err != nil {
+		h.t.Fatalf("dial: %v", err)
+	}
+	c := &client{t: h.t, ws: ws, closed: make(chan struct{})}
+	h.t.Cleanup(func() { ws.Close() })
+	go c.read()
+	c.send(map[string]any{"type": "hello", "token": tok, "resume": resumeToken})
+	return c
+}
+
+func (c *client) read() {
+	defer close(c.closed)
+	for {
+		kind, data, err := c.ws.ReadMessage()
+		if err != nil {
+			return
+		}
+		if kind == websocket.BinaryMessage {
+			h, _, err := stream.ParseFrame(data)
+			if err != nil {
+				c.t.Errorf("bad frame: %v", err)
+				return
+			}
+			c.mu.Lock()
+			c.last = h
+			c.mu.Unlock()
+			c.frames.Add(1)
+			continue
+		}
+		var m map[string]any
+		if json.Unmarshal(data, &m) == nil {
+			c.mu.Lock()
+			c.msgs = append(c.msgs, m)
+			c.mu.Unlock()
+		}
+	}
+}
+
+func (c *client) lastFrame() stream.FrameHeader {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last
 }
 
 func (c *client) send(v any) {
@@ -472,5 +514,97 @@ func TestNavigationNeedsTheRuleAndControl(t *testing.T) {
 	n := guest.waitFor("notice", func(m map[string]any) bool { return m["code"] == "input_refused" })
 	if n["reason"] != "kind_not_allowed" {
 		t.Fatalf("guest navigation: %v", n)
+	}
+}
+
+func TestViewportFollowsTheController(t *testing.T) {
+	p := newProvider(t)
+	h := newHarness(t)
+	s := h.create(p.URL)
+	host := h.join(s.ID, token(s.Links["host"]), "Hana") // hello viewport 800×600
+	hostID := host.id()
+	guest := h.join(s.ID, token(s.Links["guest"]), "Gus")
+	guestID := guest.id()
+	host.state(controllerIs(hostID))
+	eventually(t, "frames follow the host's 800×600 viewer", func() bool {
+		f := host.lastFrame()
+		return f.Width == 800 && f.Height == 600
+	})
+	guest.send(map[string]any{"type": "viewport", "width": 390, "height": 700, "dpr": 2, "mobile": true, "touch": true})
+	time.Sleep(200 * time.Millisecond)
+	if f := host.lastFrame(); f.Width != 800 {
+		t.Fatalf("a viewer not in control changed the viewport: %+v", f)
+	}
+	host.send(map[string]any{"type": "control", "action": "grant", "participant": guestID})
+	eventually(t, "frames follow the guest's phone once it holds control", func() bool {
+		f := guest.lastFrame()
+		return f.Width == 390 && f.Height == 700
+	})
+}
+
+func TestReconnectResumesTheSameParticipant(t *testing.T) {
+	p := newProvider(t)
+	h := newHarness(t)
+	s := h.create(p.URL)
+	host := h.join(s.ID, token(s.Links["host"]), "Hana")
+	hostID := host.id()
+	guest := h.join(s.ID, token(s.Links["guest"]), "Gus")
+	w := guest.waitFor("welcome", nil)
+	guestID := guest.id()
+	host.send(map[string]any{"type": "control", "action": "grant", "participant": guestID})
+	guest.state(controllerIs(guestID))
+
+	// A network blip: the guest's socket drops and comes back with its resume token.
+	guest.ws.Close()
+	host.state(func(m map[string]any) bool {
+		for _, p := range m["participants"].([]any) {
+			if p := p.(map[string]any); p["id"] == guestID && p["connected"] == false {
+				return true
+			}
+		}
+		return false
+	})
+	back := h.resume(s.ID, token(s.Links["guest"]), w["resumeToken"].(string))
+	if id := back.id(); id != guestID {
+		t.Fatalf("resumed as %s, want %s", id, guestID)
+	}
+	back.state(controllerIs(guestID)) // still in control
+	eventually(t, "the resumed guest gets a frame at once", func() bool { return back.frames.Load() > 0 })
+	back.click(0.5, 0.5)
+	eventually(t, "the resumed guest's click reached the provider", func() bool { return p.hits.Load() == 1 })
+	_ = hostID
+}
+
+func TestDialogGoesToTheControllerAndDownloadsAreRefused(t *testing.T) {
+	p := newProvider(t)
+	h := newHarness(t)
+	s := h.create(p.URL + "/alert")
+	host := h.join(s.ID, token(s.Links["host"]), "Hana")
+	hostID := host.id()
+	guest := h.join(s.ID, token(s.Links["guest"]), "Gus")
+	guest.id()
+	host.state(controllerIs(hostID))
+	eventually(t, "a frame", func() bool { return host.frames.Load() > 0 })
+
+	host.click(0.5, 0.5)
+	d := host.waitFor("dialog", nil)
+	if d["kind"] != "confirm" || d["message"] != "Proceed?" {
+		t.Fatalf("dialog = %v", d)
+	}
+	guest.waitFor("dialog", nil) // everyone sees it
+	guest.send(map[string]any{"type": "dialog", "id": d["id"], "accept": true})
+	if n := guest.waitFor("notice", func(m map[string]any) bool { return m["code"] == "input_refused" }); n["reason"] != "no_control" {
+		t.Fatalf("guest answering: %v", n)
+	}
+	host.send(map[string]any{"type": "dialog", "id": d["id"], "accept": true})
+	if c := guest.waitFor("dialog_closed", nil); c["result"] != "accepted" {
+		t.Fatalf("dialog_closed = %v", c)
+	}
+	guest.state(func(m map[string]any) bool { return m["title"] == "yes" })
+
+	host.send(map[string]any{"type": "navigate", "url": p.URL + "/report.csv"})
+	n := guest.waitFor("notice", func(m map[string]any) bool { return m["code"] == "download_refused" })
+	if !strings.Contains(n["message"].(string), "report.csv") {
+		t.Fatalf("download notice = %v", n)
 	}
 }

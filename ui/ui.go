@@ -1,0 +1,132 @@
+// Package ui is the browser side of Tandem: the start page and the viewer, served from
+// files embedded in the binary. It has no build step: plain JS modules and CSS.
+package ui
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"io/fs"
+	"mime"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+)
+
+//go:embed assets
+var embedded embed.FS
+
+// csp allows nothing but our own origin; the viewer needs ws:/wss: for its socket and
+// blob:/data: for decoded frames and inline SVG icons.
+const csp = "default-src 'self'; script-src 'self'; style-src 'self'; " +
+	"img-src 'self' blob: data:; connect-src 'self' ws: wss:; font-src 'self'; " +
+	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// file is one embedded asset, read once at start-up.
+type file struct {
+	name  string
+	body  []byte
+	ctype string
+	etag  string
+}
+
+type handler struct {
+	start, viewer *file
+	assets        map[string]*file // by path below /assets/
+}
+
+// Handler serves "/" (start page), "/s/{id}" (viewer; the page reads the id from its own
+// path), "/assets/..." (embedded JS, CSS and SVG) and 404 for everything else.
+func Handler() http.Handler {
+	h := &handler{assets: map[string]*file{}}
+	err := fs.WalkDir(embedded, "assets", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		body, err := embedded.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(body)
+		f := &file{
+			name:  p,
+			body:  body,
+			ctype: contentType(p),
+			etag:  `"` + hex.EncodeToString(sum[:8]) + `"`,
+		}
+		switch p {
+		case "assets/index.html":
+			h.start = f
+		case "assets/viewer.html":
+			h.viewer = f
+		default:
+			h.assets[strings.TrimPrefix(p, "assets/")] = f
+		}
+		return nil
+	})
+	if err != nil || h.start == nil || h.viewer == nil {
+		// The files are compiled in, so this is a broken build, not a runtime condition.
+		panic("ui: embedded assets are incomplete")
+	}
+	return h
+}
+
+func contentType(p string) string {
+	switch path.Ext(p) {
+	case ".js":
+		return "text/javascript; charset=utf-8"
+	case ".css":
+		return "text/css; charset=utf-8"
+	case ".html":
+		return "text/html; charset=utf-8"
+	case ".svg":
+		return "image/svg+xml"
+	}
+	if t := mime.TypeByExtension(path.Ext(p)); t != "" {
+		return t
+	}
+	return "application/octet-stream"
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", csp)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "no-referrer")
+
+	f := h.route(r.URL.Path)
+	if f == nil {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		hd.Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	// Pages and assets revalidate on every load: the ETag keeps that cheap, and a new
+	// binary never mixes an old script with a new page.
+	hd.Set("Cache-Control", "no-cache")
+	hd.Set("Content-Type", f.ctype)
+	hd.Set("ETag", f.etag)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(f.body))
+}
+
+// route maps a request path to the file it serves, or nil for 404.
+func (h *handler) route(p string) *file {
+	switch {
+	case p == "/":
+		return h.start
+	case strings.HasPrefix(p, "/s/"):
+		id := strings.TrimPrefix(p, "/s/")
+		if id == "" || strings.Contains(id, "/") {
+			return nil
+		}
+		return h.viewer
+	case strings.HasPrefix(p, "/assets/"):
+		return h.assets[strings.TrimPrefix(p, "/assets/")]
+	}
+	return nil
+}
