@@ -1,0 +1,313 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/tandem-cobrowse/tandem/demo"
+)
+
+// Bounds of every wait; generous, because a loaded 2-core machine is slow, not broken.
+const (
+	firstFrameTimeout = 20 * time.Second
+	controlTimeout    = 5 * time.Second
+	sampleTimeout     = 5 * time.Second
+	settle            = 2 * time.Second
+	dialParallel      = 8
+)
+
+// bench runs the measurements against one server.
+type bench struct {
+	o    options
+	api  *api
+	demo string // demo site base URL, ending in /
+	say  func(format string, args ...any)
+}
+
+func (b *bench) run(ctx context.Context) (report, error) {
+	r := report{LoadStart: loadAverage(),
+		Viewers: b.o.Viewers, Page: b.demo + b.o.Page, Samples: b.o.Samples, CPUs: runtime.NumCPU(),
+		ExtraPage: b.demo + b.o.ExtraPage, Extra: b.o.ExtraSessions, Verbose: b.o.Verbose,
+	}
+
+	b.say("creating the measured session on %s", r.Page)
+	sess, err := b.api.create(ctx, r.Page)
+	if err != nil {
+		return r, err
+	}
+	defer func() { _ = b.api.end(context.Background(), sess) }()
+
+	hp := b.api.clientParams(sess, "host", "bench-host")
+	pb := probe{X: float64(demo.ProbeX), Y: float64(demo.ProbeY), Size: float64(demo.ProbeSize)}
+	hp.Probe = &pb
+	host, err := dial(ctx, hp)
+	if err != nil {
+		return r, err
+	}
+	defer host.close()
+	if err := host.waitFirstFrame(ctx, firstFrameTimeout); err != nil {
+		return r, fmt.Errorf("host: %w", err)
+	}
+
+	b.say("connecting %d guest viewers", b.o.Viewers)
+	viewers, err := b.connectViewers(ctx, sess)
+	if err != nil {
+		return r, err
+	}
+	defer func() {
+		for _, v := range viewers {
+			v.close()
+		}
+	}()
+	if err := ensureControl(ctx, host); err != nil {
+		return r, err
+	}
+	if err := sleep(ctx, b.o.Warmup); err != nil {
+		return r, err
+	}
+
+	b.say("measuring frames and CPU for %s", b.o.Duration)
+	if err := b.window(ctx, host, viewers, &r); err != nil {
+		return r, err
+	}
+
+	r.LoadMid = loadAverage()
+	b.say("timing %d inputs to the probe flip", b.o.Samples)
+	if r.Latency, err = measureLatency(ctx, host, pb, b.o.Samples, b.o.Spacing, sampleTimeout); err != nil {
+		return r, err
+	}
+
+	b.say("timing the first frame of %d fresh sessions", b.o.FreshSessions)
+	for i := range b.o.FreshSessions {
+		t, err := b.firstFrame(ctx, r.Page, i)
+		if err != nil {
+			return r, err
+		}
+		r.TTFF = append(r.TTFF, t)
+	}
+
+	b.say("opening %d extra sessions on %s", b.o.ExtraSessions, r.ExtraPage)
+	if err := b.extraSessions(ctx, &r); err != nil {
+		return r, err
+	}
+	r.LoadEnd = loadAverage()
+	return r, nil
+}
+
+// connectViewers dials the guests a few at a time and waits until each has a frame.
+func (b *bench) connectViewers(ctx context.Context, sess session) ([]*client, error) {
+	viewers := make([]*client, b.o.Viewers)
+	errs := make([]error, b.o.Viewers)
+	sem := make(chan struct{}, dialParallel)
+	var wg sync.WaitGroup
+	for i := range viewers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			c, err := dial(ctx, b.api.clientParams(sess, "guest", fmt.Sprintf("bench-%d", i+1)))
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			viewers[i] = c
+			errs[i] = c.waitFirstFrame(ctx, firstFrameTimeout)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err == nil {
+			continue
+		}
+		for _, c := range viewers {
+			if c != nil {
+				c.close()
+			}
+		}
+		return nil, fmt.Errorf("viewer %d of %d: %w", i+1, len(viewers), err)
+	}
+	return viewers, nil
+}
+
+// ensureControl checks that the host holds control, asking for it once if not.
+func ensureControl(ctx context.Context, host *client) error {
+	if waitFor(ctx, controlTimeout, host.holdsControl) {
+		return nil
+	}
+	if err := host.send(map[string]any{"type": "control", "action": "request"}); err != nil {
+		return fmt.Errorf("%w: request control: %v", ErrNoControl, err)
+	}
+	if waitFor(ctx, controlTimeout, host.holdsControl) {
+		return nil
+	}
+	return fmt.Errorf("%w: not the controller %s after joining and a request; server notices: %v",
+		ErrNoControl, 2*controlTimeout, host.recentNotices())
+}
+
+// window measures frame rates, CPU and memory over the options' duration.
+func (b *bench) window(ctx context.Context, host *client, viewers []*client, r *report) error {
+	u0, err := measure()
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	h0 := host.snapshot()
+	v0 := make([]frameStats, len(viewers))
+	for i, v := range viewers {
+		v0[i] = v.snapshot()
+	}
+	if err := sleep(ctx, b.o.Duration); err != nil {
+		return err
+	}
+	h1 := host.snapshot()
+	v1 := make([]frameStats, len(viewers))
+	for i, v := range viewers {
+		v1[i] = v.snapshot()
+	}
+	elapsed := time.Since(t0)
+	u1, err := measure()
+	if err != nil {
+		return err
+	}
+
+	if !host.alive() {
+		return fmt.Errorf("host during the window: %w", host.err)
+	}
+	if h1.LastSeq <= h0.LastSeq {
+		return fmt.Errorf("%w: the host saw no new frame in %s (seq %d → %d); is %s animating?",
+			ErrNoFrame, b.o.Duration, h0.LastSeq, h1.LastSeq, r.Page)
+	}
+	// Rates share one interval, so produced and delivered compare like for like.
+	r.Window = elapsed
+	r.SeqFrom, r.SeqTo = h0.LastSeq, h1.LastSeq
+	r.Produced = float64(h1.LastSeq-h0.LastSeq) / elapsed.Seconds()
+
+	var ageSum time.Duration
+	var ageN int64
+	for i, v := range viewers {
+		got := v1[i].Count - v0[i].Count
+		r.ViewerRates = append(r.ViewerRates, float64(got)/elapsed.Seconds())
+		// Against the frames produced between this viewer's own two snapshot frames, so
+		// the share is exact per viewer and independent of clocks.
+		pct := 0.0
+		if produced := v1[i].LastSeq - v0[i].LastSeq; produced > 0 {
+			pct = 100 * float64(got) / float64(produced)
+		}
+		r.ViewerPcts = append(r.ViewerPcts, pct)
+		if n := v1[i].AgeN - v0[i].AgeN; n > 0 {
+			age := (v1[i].AgeSum - v0[i].AgeSum) / time.Duration(n)
+			r.WorstAge = max(r.WorstAge, age)
+			ageSum += v1[i].AgeSum - v0[i].AgeSum
+			ageN += n
+		}
+		if !v.alive() {
+			r.Dropped++
+			if r.DropErr == "" {
+				r.DropErr = v.err.Error()
+			}
+		}
+	}
+	if ageN > 0 {
+		r.MeanAge = ageSum / time.Duration(ageN)
+	}
+	cpuSpan := u1.At.Sub(u0.At).Seconds()
+	r.ServerCPU = 100 * (u1.SelfCPU - u0.SelfCPU).Seconds() / cpuSpan
+	r.ChromeCPU = 100 * (u1.ChromeCPU - u0.ChromeCPU).Seconds() / cpuSpan
+	r.Usage = u1
+	return nil
+}
+
+// firstFrame creates a session and times POST-sent to the host's first frame.
+func (b *bench) firstFrame(ctx context.Context, page string, i int) (ttff, error) {
+	t0 := time.Now()
+	s, err := b.api.create(ctx, page)
+	if err != nil {
+		return ttff{}, fmt.Errorf("fresh session %d: %w", i+1, err)
+	}
+	defer func() { _ = b.api.end(context.Background(), s) }()
+	post := time.Since(t0)
+	c, err := dial(ctx, b.api.clientParams(s, "host", fmt.Sprintf("bench-fresh-%d", i+1)))
+	if err != nil {
+		return ttff{}, fmt.Errorf("fresh session %d: %w", i+1, err)
+	}
+	defer c.close()
+	if err := c.waitFirstFrame(ctx, firstFrameTimeout); err != nil {
+		return ttff{}, fmt.Errorf("fresh session %d: %w", i+1, err)
+	}
+	return ttff{Total: c.snapshot().FirstAt.Sub(t0), Post: post}, nil
+}
+
+// extraSessions measures the memory that each further session costs.
+func (b *bench) extraSessions(ctx context.Context, r *report) error {
+	// Let the fresh sessions' renderer processes go before the baseline.
+	if err := sleep(ctx, settle); err != nil {
+		return err
+	}
+	before, err := measure()
+	if err != nil {
+		return err
+	}
+	var clients []*client
+	var sessions []session
+	defer func() {
+		for _, c := range clients {
+			c.close()
+		}
+		for _, s := range sessions {
+			_ = b.api.end(context.Background(), s)
+		}
+	}()
+	for i := range b.o.ExtraSessions {
+		s, err := b.api.create(ctx, r.ExtraPage)
+		if err != nil {
+			return fmt.Errorf("extra session %d: %w", i+1, err)
+		}
+		sessions = append(sessions, s)
+		c, err := dial(ctx, b.api.clientParams(s, "host", fmt.Sprintf("bench-extra-%d", i+1)))
+		if err != nil {
+			return fmt.Errorf("extra session %d: %w", i+1, err)
+		}
+		clients = append(clients, c)
+		if err := c.waitFirstFrame(ctx, firstFrameTimeout); err != nil {
+			return fmt.Errorf("extra session %d: %w", i+1, err)
+		}
+	}
+	if err := sleep(ctx, settle); err != nil {
+		return err
+	}
+	after, err := measure()
+	if err != nil {
+		return err
+	}
+	r.Before, r.After = before, after
+	return nil
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// waitFor polls cond until it holds or timeout passes.
+func waitFor(ctx context.Context, timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) || sleep(ctx, 20*time.Millisecond) != nil {
+			return cond()
+		}
+	}
+}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Targets the report judges.
+const (
+	targetDeliveredPct = 95.0
+	targetFirstFrame   = time.Second
+)
+
+// ttff is one fresh session's time to first frame.
+type ttff struct {
+	Total time.Duration // POST sent → first frame read at the host
+	Post  time.Duration // POST sent → 201 read (tab opened and navigated)
+}
+
+// report is everything measured.
+type report struct {
+	Viewers   int
+	Page      string
+	CPUs      int
+	Window    time.Duration
+	Samples   int
+	ExtraPage string
+	Extra     int
+	Verbose   bool
+
+	Produced       float64 // frames per second, from the host's seq numbers
+	SeqFrom, SeqTo int64
+	MeanAge        time.Duration // frame read time − capture time, over all viewers' frames
+	WorstAge       time.Duration // the same, for the viewer with the highest mean
+	LoadStart      string
+	LoadMid        string
+	LoadEnd        string
+	ViewerRates    []float64 // frames per second delivered, per viewer
+	ViewerPcts     []float64 // % of the frames produced meanwhile, per viewer
+	Dropped        int
+	DropErr        string
+	Latency        latencyResult
+	TTFF           []ttff
+	ServerCPU      float64 // % of one core
+	ChromeCPU      float64 // % of one core
+	Usage          usage   // at the end of the window
+	Before, After  usage   // around the extra sessions
+}
+
+func (r report) minPct() float64 { return slices.Min(r.ViewerPcts) }
+
+func (r report) ttffMedian() time.Duration {
+	xs := make([]float64, len(r.TTFF))
+	for i, t := range r.TTFF {
+		xs[i] = float64(t.Total)
+	}
+	return time.Duration(median(xs))
+}
+
+func (r report) deliveryPass() bool { return r.Dropped == 0 && r.minPct() >= targetDeliveredPct }
+func (r report) ttffPass() bool     { return r.ttffMedian() < targetFirstFrame }
+func (r report) passed() bool       { return r.deliveryPass() && r.ttffPass() }
+
+func (r report) print(w io.Writer) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
+	p("")
+	p("Tandem bench: %d guest viewers + 1 host on %s", r.Viewers, r.Page)
+	p("machine: %d CPUs, %s/%s, %s; 1-min load average %s at start, %s after the window, %s at end",
+		r.CPUs, runtime.GOOS, runtime.GOARCH, runtime.Version(), r.LoadStart, r.LoadMid, r.LoadEnd)
+	p("window: %s", r.Window.Round(time.Millisecond))
+	p("")
+
+	p("1. Frames produced by Chromium:  %.1f /s  (seq %d → %d over %s, seen by the host)",
+		r.Produced, r.SeqFrom, r.SeqTo, r.Window.Round(time.Millisecond))
+
+	minRate, medRate := slices.Min(r.ViewerRates), median(r.ViewerRates)
+	p("2. Frames delivered per viewer:  min %.1f /s (%.1f%%), median %.1f /s (%.1f%%)",
+		minRate, r.minPct(), medRate, median(r.ViewerPcts))
+	p("   %% = frames a viewer received / frames produced between its own first and last frame of the window")
+	p("   frame age on arrival (read time − capture ts): mean %s over all viewers, worst viewer mean %s",
+		r.MeanAge.Round(time.Millisecond), r.WorstAge.Round(time.Millisecond))
+	if r.Dropped > 0 {
+		p("   %d of %d viewers were disconnected: %s", r.Dropped, r.Viewers, r.DropErr)
+	}
+
+	lat := make([]float64, len(r.Latency.Samples))
+	for i, d := range r.Latency.Samples {
+		lat[i] = float64(d)
+	}
+	ms := func(x float64) string { return fmt.Sprintf("%.0f ms", x/float64(time.Millisecond)) }
+	p("3. Input-to-frame latency:       p50 %s, p95 %s  (min %s, max %s; %d of %d inputs measured, %d timed out after %s)",
+		ms(percentile(lat, 50)), ms(percentile(lat, 95)), ms(slices.Min(lat)), ms(slices.Max(lat)),
+		len(r.Latency.Samples), r.Samples, r.Latency.TimedOut, sampleTimeout)
+	p("   host mousedown sent → first frame read whose probe square shows the flipped colour")
+	p("   (%d frames decoded, %d with an unclear probe, %d not queued for decoding)",
+		r.Latency.Decoded, r.Latency.Unclear, r.Latency.Skipped)
+	if r.Verbose {
+		p("   samples in order: %s", strings.Join(durations(r.Latency.Samples), ", "))
+	}
+
+	parts := make([]string, len(r.TTFF))
+	for i, t := range r.TTFF {
+		parts[i] = fmt.Sprintf("%s (POST %s)", t.Total.Round(time.Millisecond), t.Post.Round(time.Millisecond))
+	}
+	p("4. Time to first frame:          median %s over %d fresh sessions", r.ttffMedian().Round(time.Millisecond), len(r.TTFF))
+	p("   POST sent → first frame at the host: %s", strings.Join(parts, ", "))
+
+	u := r.Usage
+	p("5. CPU over the window:          server process %.0f%% of one core (includes the bench's %d WebSocket clients),",
+		r.ServerCPU, r.Viewers+1)
+	p("                                 Chromium %.0f%% of one core (%d processes)", r.ChromeCPU, u.ChromeProcs)
+	p("   Memory at the end:            Go heap in use %s, process RSS %s; Chromium RSS %s (PSS %s)",
+		mib(u.HeapInuse), mib(u.SelfRSS), mib(u.ChromeRSS), mib(u.ChromePSS))
+
+	n := int64(r.Extra)
+	rss := (r.After.SelfRSS + r.After.ChromeRSS) - (r.Before.SelfRSS + r.Before.ChromeRSS)
+	pss := (r.After.SelfRSS + r.After.ChromePSS) - (r.Before.SelfRSS + r.Before.ChromePSS)
+	p("6. Memory per extra session:     %s RSS (Go %s + Chromium %s); %s counting Chromium by PSS",
+		mib(rss/n), mib((r.After.SelfRSS-r.Before.SelfRSS)/n), mib((r.After.ChromeRSS-r.Before.ChromeRSS)/n), mib(pss/n))
+	p("   (an RSS sum counts shared pages once per process, so it overstates; PSS splits them between sharers)")
+	p("   %d sessions on %s with one viewer each; Chromium processes %d → %d",
+		r.Extra, r.ExtraPage, r.Before.ChromeProcs, r.After.ChromeProcs)
+
+	p("")
+	p("Targets:")
+	p("  viewers receive ≥%.0f%% of produced frames: %s (min %.1f%%%s)", targetDeliveredPct,
+		passFail(r.deliveryPass()), r.minPct(), dropNote(r.Dropped))
+	p("  time to first frame < %s: %s (median %s, max %s)", targetFirstFrame, passFail(r.ttffPass()),
+		r.ttffMedian().Round(time.Millisecond), r.ttffMax().Round(time.Millisecond))
+}
+
+func (r report) ttffMax() time.Duration {
+	var m time.Duration
+	for _, t := range r.TTFF {
+		m = max(m, t.Total)
+	}
+	return m
+}
+
+func durations(ds []time.Duration) []string {
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = d.Round(time.Millisecond).String()
+	}
+	return out
+}
+
+func passFail(ok bool) string {
+	if ok {
+		return "PASS"
+	}
+	return "FAIL"
+}
+
+func dropNote(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d viewers disconnected", n)
+}
+
+// mib formats bytes as MiB, keeping the sign.
+func mib(b int64) string {
+	v := float64(b) / (1 << 20)
+	if math.Abs(v) < 10 {
+		return fmt.Sprintf("%.1f MiB", v)
+	}
+	return fmt.Sprintf("%.0f MiB", v)
+}
