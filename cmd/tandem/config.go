@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"strconv"
@@ -114,6 +115,13 @@ func (c config) validate() error {
 	}
 	if c.IdleTimeout <= 0 || c.DialogTimeout <= 0 || c.CallTimeout <= 0 {
 		return fmt.Errorf("timeouts must be positive")
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return fmt.Errorf("--log-level must be debug, info, warn or error, not %q", c.LogLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("--log-format must be text or json, not %q", c.LogFormat)
 	}
 	if c.APIKey == "" && !isLoopback(c.Addr) {
 		return fmt.Errorf("refusing to listen on %s without an API key: set --api-key or TANDEM_API_KEY, or listen on 127.0.0.1", c.Addr)
