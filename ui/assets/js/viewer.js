@@ -113,6 +113,8 @@ $('#address').addEventListener('submit', (e) => {
   els.address.blur();
   input.focus();
 });
+// Like a browser's address bar: focusing it selects the address, ready to be replaced.
+els.address.addEventListener('focus', () => els.address.select());
 els.address.addEventListener('keydown', (e) => {
   if (e.key === 'Escape') {
     els.address.value = (app.state && app.state.url) || '';
