@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"fmt"
+	"reflect"
 	"testing"
 )
 
@@ -93,16 +94,19 @@ func TestGateOrderOfReasons(t *testing.T) {
 }
 
 func TestParseRules(t *testing.T) {
-	got, err := ParseRules([]byte(`{"guest":{"navigate":true,"priority":60},"agent":{"control":false}}`))
+	got, err := ParseRules([]byte(`{"guest":{"navigate":true,"priority":60,"masks":[".secret"]},"agent":{"control":false},
+		"navigation":{"deny":["*/admin*"]}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := DefaultRules()
 	want.Guest.Navigate, want.Guest.Priority, want.Agent.Control = true, 60, false
-	if got != want {
+	want.Guest.Masks = []string{".secret"}
+	want.Navigation.Deny = []string{"*/admin*"}
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
-	for _, bad := range []string{`{"guests":{}}`, `{"guest":{"fly":true}}`, `{"guest":{"priority":5000}}`, `{"host":{"view":false}}`, `[1]`, `{"guest":{"view":"yes"}}`} {
+	for _, bad := range []string{`{"guests":{}}`, `{"guest":{"fly":true}}`, `{"guest":{"priority":5000}}`, `{"host":{"view":false}}`, `[1]`, `{"guest":{"view":"yes"}}`, `{"guest":{"masks":[""]}}`, `{"navigation":{"allow":["a","b"],"nope":1}}`} {
 		if _, err := ParseRules([]byte(bad)); err == nil {
 			t.Errorf("ParseRules(%s) accepted bad rules", bad)
 		}
@@ -119,5 +123,20 @@ func TestValidateURL(t *testing.T) {
 		if _, err := ValidateURL(bad); err == nil {
 			t.Errorf("ValidateURL(%q) accepted", bad)
 		}
+	}
+}
+
+func TestMaskSelectorsFollowSeeMasked(t *testing.T) {
+	r := DefaultRules()
+	if r.Host.MaskSelectors() != nil {
+		t.Fatal("the host sees its own data by default")
+	}
+	r.Guest.Masks = []string{".notes"}
+	got := r.Guest.MaskSelectors()
+	if len(got) != len(DefaultMaskSelectors)+1 || got[len(got)-1] != ".notes" {
+		t.Fatalf("guest selectors = %q", got)
+	}
+	if len(r.Agent.MaskSelectors()) != len(DefaultMaskSelectors) {
+		t.Fatalf("agent selectors = %q", r.Agent.MaskSelectors())
 	}
 }

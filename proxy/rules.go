@@ -3,6 +3,7 @@ package proxy
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // Role is what a participant is to a session: its host, a support agent or a guest.
@@ -28,14 +29,59 @@ type RoleRules struct {
 	Control  bool `json:"control"`  // hold control: mouse, keyboard, touch, dialogs, viewport
 	Navigate bool `json:"navigate"` // URL bar, back, forward, reload (while in control)
 	Priority int  `json:"priority"` // take needs a strictly higher priority than the controller's
+	// SeeMasked lets the role see elements that match mask selectors; others see blocks.
+	SeeMasked bool `json:"seeMasked"`
+	// Masks are CSS selectors masked for this role on top of DefaultMaskSelectors.
+	Masks []string `json:"masks"`
+	// HidePages are URL patterns whose whole page this role sees replaced by a notice.
+	HidePages []string `json:"hidePages"`
+}
+
+// DefaultMaskSelectors are masked for every role that may not see masked content, with no
+// configuration: what providers mark, passwords and payment card fields.
+var DefaultMaskSelectors = []string{`[data-tandem-mask]`, `input[type=password]`, `input[autocomplete^="cc-"]`}
+
+// MaskSelectors is every selector masked for a role with these rules; nil when the role
+// sees masked content.
+func (r RoleRules) MaskSelectors() []string {
+	if r.SeeMasked {
+		return nil
+	}
+	return append(append([]string{}, DefaultMaskSelectors...), r.Masks...)
+}
+
+// NavigationRules restrict where a session may go at all, by URL pattern (see MatchURL).
+// Deny wins over allow; an empty allow list allows everything not denied.
+type NavigationRules struct {
+	Allow []string `json:"allow"`
+	Deny  []string `json:"deny"`
+}
+
+// Allows reports whether the session may load rawURL, and if not, why.
+func (n NavigationRules) Allows(rawURL string) (bool, string) {
+	for _, p := range n.Deny {
+		if MatchURL(p, rawURL) {
+			return false, "the session's rules deny " + p
+		}
+	}
+	if len(n.Allow) == 0 {
+		return true, ""
+	}
+	for _, p := range n.Allow {
+		if MatchURL(p, rawURL) {
+			return true, ""
+		}
+	}
+	return false, "the address is not on the session's allow list"
 }
 
 // Rules holds the rules of every role of a session. It is a value: copied on write, read
 // freely.
 type Rules struct {
-	Host  RoleRules `json:"host"`
-	Agent RoleRules `json:"agent"`
-	Guest RoleRules `json:"guest"`
+	Host       RoleRules       `json:"host"`
+	Agent      RoleRules       `json:"agent"`
+	Guest      RoleRules       `json:"guest"`
+	Navigation NavigationRules `json:"navigation"`
 }
 
 // MaxPriority bounds the priorities a session may set.
@@ -45,7 +91,7 @@ const MaxPriority = 1000
 // everyone may be given control, guests may not navigate, and host > agent > guest.
 func DefaultRules() Rules {
 	return Rules{
-		Host:  RoleRules{View: true, Point: true, Control: true, Navigate: true, Priority: 100},
+		Host:  RoleRules{View: true, Point: true, Control: true, Navigate: true, Priority: 100, SeeMasked: true},
 		Agent: RoleRules{View: true, Point: true, Control: true, Navigate: true, Priority: 50},
 		Guest: RoleRules{View: true, Point: true, Control: true, Navigate: false, Priority: 10},
 	}
@@ -65,19 +111,31 @@ func (rs Rules) For(r Role) RoleRules {
 
 // roleRulesPatch is the JSON form of a partial RoleRules: absent fields keep the default.
 type roleRulesPatch struct {
-	View     *bool `json:"view"`
-	Point    *bool `json:"point"`
-	Control  *bool `json:"control"`
-	Navigate *bool `json:"navigate"`
-	Priority *int  `json:"priority"`
+	View      *bool    `json:"view"`
+	Point     *bool    `json:"point"`
+	Control   *bool    `json:"control"`
+	Navigate  *bool    `json:"navigate"`
+	Priority  *int     `json:"priority"`
+	SeeMasked *bool    `json:"seeMasked"`
+	Masks     []string `json:"masks"`
+	HidePages []string `json:"hidePages"`
 }
 
 // RulesPatch is the "rules" object of a create request: per role, only the fields given.
 type RulesPatch struct {
-	Host  *roleRulesPatch `json:"host"`
-	Agent *roleRulesPatch `json:"agent"`
-	Guest *roleRulesPatch `json:"guest"`
+	Host       *roleRulesPatch  `json:"host"`
+	Agent      *roleRulesPatch  `json:"agent"`
+	Guest      *roleRulesPatch  `json:"guest"`
+	Navigation *NavigationRules `json:"navigation"`
 }
+
+// Limits on what a session's rules may carry.
+const (
+	maxSelectors   = 32
+	maxSelectorLen = 200
+	maxPatterns    = 64
+	maxPatternLen  = 500
+)
 
 // ParseRules decodes a create request's rules over the defaults. Unknown roles or fields
 // are an error, so that a typo never silently leaves a default in place.
@@ -102,6 +160,20 @@ func ParseRules(raw json.RawMessage) (Rules, error) {
 		if item.dst.Priority < 0 || item.dst.Priority > MaxPriority {
 			return Rules{}, fmt.Errorf("%w: rules.%s.priority must be between 0 and %d", ErrBadRequest, item.role, MaxPriority)
 		}
+		if err := checkList(item.dst.Masks, maxSelectors, maxSelectorLen); err != nil {
+			return Rules{}, fmt.Errorf("%w: rules.%s.masks: %v", ErrBadRequest, item.role, err)
+		}
+		if err := checkList(item.dst.HidePages, maxPatterns, maxPatternLen); err != nil {
+			return Rules{}, fmt.Errorf("%w: rules.%s.hidePages: %v", ErrBadRequest, item.role, err)
+		}
+	}
+	if p.Navigation != nil {
+		rules.Navigation = *p.Navigation
+		for name, list := range map[string][]string{"allow": rules.Navigation.Allow, "deny": rules.Navigation.Deny} {
+			if err := checkList(list, maxPatterns, maxPatternLen); err != nil {
+				return Rules{}, fmt.Errorf("%w: rules.navigation.%s: %v", ErrBadRequest, name, err)
+			}
+		}
 	}
 	if !rules.Host.View {
 		return Rules{}, fmt.Errorf("%w: rules.host.view cannot be false: the host must see the session", ErrBadRequest)
@@ -125,4 +197,28 @@ func apply(dst *RoleRules, p *roleRulesPatch) {
 	if p.Priority != nil {
 		dst.Priority = *p.Priority
 	}
+	if p.SeeMasked != nil {
+		dst.SeeMasked = *p.SeeMasked
+	}
+	if p.Masks != nil {
+		dst.Masks = p.Masks
+	}
+	if p.HidePages != nil {
+		dst.HidePages = p.HidePages
+	}
+}
+
+func checkList(items []string, most, longest int) error {
+	if len(items) > most {
+		return fmt.Errorf("at most %d entries", most)
+	}
+	for _, it := range items {
+		if strings.TrimSpace(it) == "" {
+			return fmt.Errorf("empty entry")
+		}
+		if len(it) > longest {
+			return fmt.Errorf("an entry is longer than %d characters", longest)
+		}
+	}
+	return nil
 }
