@@ -67,6 +67,11 @@ func newProvider(t *testing.T) *provider {
 		fmt.Fprint(w, `<!doctype html><title>Other page</title><p>other</p>`)
 	})
 	mux.HandleFunc("POST /hit", func(w http.ResponseWriter, r *http.Request) { p.hits.Add(1) })
+	mux.HandleFunc("/hang", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<!doctype html><title>Hang</title><style>body{margin:0}</style>
+<button id=b style="position:fixed;inset:0;width:100%;height:100%">freeze</button>
+<script>b.onclick=()=>{for(;;){}}</script>`)
+	})
 	mux.HandleFunc("/alert", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `<!doctype html><title>Alert</title><style>body{margin:0}</style>
 <button id=b style="position:fixed;inset:0;width:100%;height:100%">ask</button>

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tandem-cobrowse/tandem/metrics"
 	"github.com/tandem-cobrowse/tandem/renderer"
 )
 
@@ -20,6 +21,10 @@ type RegistryParams struct {
 	CallTimeout time.Duration // bound of every call into a tab
 	Viewport    renderer.Viewport
 	Logger      *slog.Logger
+	Metrics     *metrics.Metrics
+	Audit       *Audit
+	// ProbeInterval is how often each session checks that its tab is alive; 0 = 5 s.
+	ProbeInterval time.Duration
 }
 
 // Registry holds the live sessions of this server.
@@ -88,14 +93,18 @@ func (r *Registry) Create(ctx context.Context, startURL string, rules Rules, bas
 		links[role] = base + "/s/" + id + "#token=" + tokens[role]
 	}
 	s := NewSession(r.ctx, SessionParams{
-		ID: id, Rules: rules, Tokens: tokens, Links: links, Tab: tab,
+		ID: id, Rules: rules, Tokens: tokens, Links: links, Tab: tab, StartURL: u,
+		Reopen: func(ctx context.Context) (Tab, error) {
+			return r.p.OpenTab(ctx, r.p.Viewport)
+		},
 		IdleTimeout: r.p.IdleTimeout, CallTimeout: r.p.CallTimeout, Logger: r.log,
-		OnEnd: r.forget,
+		Metrics: r.p.Metrics, Audit: r.p.Audit, OnEnd: r.forget, ProbeInterval: r.p.ProbeInterval,
 	})
 	r.mu.Lock()
 	r.sessions[id] = s
 	r.mu.Unlock()
 	r.log.Info("session created", "session", id, "url", u)
+	r.p.Audit.Record("session_created", id, slog.String("url", u), slog.Any("rules", rules))
 	return Created{ID: id, URL: u, CreatedAt: s.createdAt, Rules: rules, Links: links}, nil
 }
 

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode"
 
 	"golang.org/x/time/rate"
 
+	"github.com/tandem-cobrowse/tandem/metrics"
 	"github.com/tandem-cobrowse/tandem/renderer"
 	"github.com/tandem-cobrowse/tandem/stream"
 )
@@ -42,16 +44,23 @@ const (
 
 // SessionParams are what a session is made of. Registry.Create fills them.
 type SessionParams struct {
-	ID          string
-	Rules       Rules
-	Tokens      map[Role]string // one token per role
-	Links       map[Role]string // viewer link per role
-	Tab         Tab
-	IdleTimeout time.Duration // the session ends after this long with nobody connected
-	CallTimeout time.Duration // bound of every call into the tab
-	Logger      *slog.Logger
-	OnEnd       func(id string)
-	Now         func() time.Time
+	ID       string
+	Rules    Rules
+	Tokens   map[Role]string // one token per role
+	Links    map[Role]string // viewer link per role
+	Tab      Tab
+	StartURL string
+	// Reopen opens a fresh tab in the session's own browser context when the tab is lost
+	// (crash, hang, or Chromium restarting); the session then loads its last URL there.
+	Reopen        func(ctx context.Context) (Tab, error)
+	IdleTimeout   time.Duration // the session ends after this long with nobody connected
+	CallTimeout   time.Duration // bound of every call into the tab
+	ProbeInterval time.Duration // how often the tab's liveness is probed; 0 = 5 s
+	Logger        *slog.Logger
+	Metrics       *metrics.Metrics
+	Audit         *Audit
+	OnEnd         func(id string)
+	Now           func() time.Time
 }
 
 // Session is one co-browse session: its participants, rules, control state and tab.
@@ -63,9 +72,14 @@ type Session struct {
 	rules     Rules
 	tokens    map[Role]string
 	links     map[Role]string
-	tab       Tab
 	log       *slog.Logger
 	params    SessionParams
+	metrics   *metrics.Metrics
+	audit     *Audit
+
+	// liveTab is the tab input goes to; nil while it is being recovered. The session's
+	// goroutine sets it, the inject loop reads it.
+	liveTab atomic.Pointer[tabRef]
 
 	inbox  chan func()
 	inject chan injectOp
@@ -76,7 +90,16 @@ type Session struct {
 	st state // owned by run
 }
 
+type tabRef struct{ tab Tab }
+
 type state struct {
+	tab          Tab // nil while recovering
+	frames       <-chan renderer.Frame
+	events       <-chan renderer.Event
+	tabDone      <-chan struct{}
+	recovering   bool
+	probing      bool
+	probeFails   int
 	participants map[ParticipantID]*participant
 	order        []ParticipantID
 	joined       int
@@ -127,6 +150,12 @@ func NewSession(ctx context.Context, p SessionParams) *Session {
 	if p.CallTimeout <= 0 {
 		p.CallTimeout = 10 * time.Second
 	}
+	if p.ProbeInterval <= 0 {
+		p.ProbeInterval = 5 * time.Second
+	}
+	if p.Metrics == nil {
+		p.Metrics = metrics.NewUnregistered()
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	s := &Session{
 		id:        p.ID,
@@ -134,9 +163,10 @@ func NewSession(ctx context.Context, p SessionParams) *Session {
 		rules:     p.Rules,
 		tokens:    p.Tokens,
 		links:     p.Links,
-		tab:       p.Tab,
 		log:       p.Logger.With("session", p.ID),
 		params:    p,
+		metrics:   p.Metrics,
+		audit:     p.Audit,
 		inbox:     make(chan func(), 256),
 		inject:    make(chan injectOp, injectQueue),
 		ctx:       ctx,
@@ -148,9 +178,19 @@ func NewSession(ctx context.Context, p SessionParams) *Session {
 			refused:      map[Refusal]int{},
 		},
 	}
+	s.useTab(p.Tab)
+	s.metrics.Sessions.Inc()
 	go s.run()
 	go s.injectLoop()
 	return s
+}
+
+// useTab makes tab the session's tab. Run on the session's goroutine (or before it starts).
+func (s *Session) useTab(tab Tab) {
+	s.st.tab = tab
+	s.st.frames, s.st.events, s.st.tabDone = tab.Frames(), tab.Events(), tab.Done()
+	s.st.recovering, s.st.probeFails = false, 0
+	s.liveTab.Store(&tabRef{tab: tab})
 }
 
 // ID returns the session id.
@@ -199,8 +239,9 @@ func (s *Session) run() {
 	defer close(s.done)
 	tick := time.NewTicker(pointerInterval)
 	defer tick.Stop()
+	probe := time.NewTicker(s.params.ProbeInterval)
+	defer probe.Stop()
 	s.armIdle()
-	frames, events := s.tab.Frames(), s.tab.Events()
 	for {
 		var idle <-chan time.Time
 		if s.st.idle != nil {
@@ -209,21 +250,23 @@ func (s *Session) run() {
 		select {
 		case fn := <-s.inbox:
 			fn()
-		case f, ok := <-frames:
+		case f, ok := <-s.st.frames:
 			if !ok {
-				frames = nil // the tab is going; Done follows
+				s.st.frames = nil // the tab is going; Done follows
 				continue
 			}
 			s.onFrame(f)
-		case ev, ok := <-events:
+		case ev, ok := <-s.st.events:
 			if !ok {
-				events = nil
+				s.st.events = nil
 				continue
 			}
 			s.onEvent(ev)
-		case <-s.tab.Done():
-			s.log.Warn("tab closed under the session")
-			s.finish("The browser tab closed unexpectedly.")
+		case <-s.st.tabDone:
+			s.log.Warn("tab lost; recovering")
+			s.recoverTab("The page's browser stopped.")
+		case <-probe.C:
+			s.probe()
 		case <-tick.C:
 			s.flushPointers()
 			s.settle()
@@ -256,13 +299,129 @@ func (s *Session) finish(reason string) {
 		}
 	}
 	s.cancel()
-	if err := s.tab.Close(); err != nil {
-		s.log.Warn("closing tab", "err", err)
+	if s.st.tab != nil {
+		if err := s.st.tab.Close(); err != nil {
+			s.log.Warn("closing tab", "err", err)
+		}
 	}
+	for _, p := range s.st.participants {
+		if p.conn != nil {
+			s.metrics.Participants.WithLabelValues(string(p.role)).Dec()
+		}
+	}
+	s.metrics.Sessions.Dec()
 	if s.params.OnEnd != nil {
 		s.params.OnEnd(s.id)
 	}
+	s.audit.Record("session_ended", s.id, slog.String("reason", reason))
 	s.log.Info("session ended", "reason", reason)
+}
+
+// probe checks, off the session's goroutine, that the tab still runs script: a renderer
+// can hang or die without a crash event. Two failures in a row count as a lost tab.
+func (s *Session) probe() {
+	if s.st.probing || s.st.recovering || s.st.tab == nil || s.st.dialog != nil {
+		return // a page showing a dialog cannot run script, and is not hung
+	}
+	s.st.probing = true
+	tab := s.st.tab
+	go func() {
+		ctx, cancel := context.WithTimeout(s.ctx, s.params.ProbeInterval)
+		err := tab.Alive(ctx)
+		cancel()
+		_ = s.exec(func() {
+			s.st.probing = false
+			if tab != s.st.tab || s.st.dialog != nil {
+				return
+			}
+			if err == nil {
+				s.st.probeFails = 0
+				return
+			}
+			s.st.probeFails++
+			s.log.Warn("tab liveness probe failed", "err", err, "failures", s.st.probeFails)
+			if s.st.probeFails >= 2 {
+				s.recoverTab("The page stopped responding.")
+			}
+		})
+	}()
+}
+
+// recoverTab replaces a lost tab with a fresh one at the last URL. Participants stay
+// connected and see a notice; input meanwhile is dropped.
+func (s *Session) recoverTab(why string) {
+	if s.st.recovering || s.st.ended {
+		return
+	}
+	old := s.st.tab
+	s.st.recovering = true
+	s.st.tab, s.st.frames, s.st.events, s.st.tabDone = nil, nil, nil, nil
+	s.st.dialog = nil
+	s.liveTab.Store(nil)
+	url := s.st.page.URL
+	if _, err := ValidateURL(url); err != nil {
+		url = s.params.StartURL
+	}
+	s.broadcast(notice("warning", "tab_recovering", why+" Reopening "+url+"…"))
+	s.audit.Record("tab_lost", s.id, slog.String("reason", why), slog.String("url", url))
+	go func() {
+		if old != nil {
+			_ = old.Close()
+		}
+		tab, err := s.reopen(url)
+		_ = s.exec(func() {
+			if err != nil {
+				s.finish("The page could not be recovered: " + err.Error())
+				return
+			}
+			if s.st.ended {
+				_ = tab.Close()
+				return
+			}
+			s.useTab(tab)
+			s.metrics.CrashesRecovered.Inc()
+			s.audit.Record("tab_recovered", s.id, slog.String("url", url))
+			s.broadcast(notice("info", "tab_recovered", "The page was recovered."))
+			if c := s.st.participants[s.st.control.Controller]; c != nil {
+				s.applyViewport(c)
+			}
+		})
+	}()
+}
+
+// reopen opens a fresh tab at url, retrying while Chromium restarts, for up to a minute.
+func (s *Session) reopen(url string) (Tab, error) {
+	if s.params.Reopen == nil {
+		return nil, errors.New("no way to reopen the tab")
+	}
+	deadline := time.Now().Add(time.Minute)
+	backoff := 250 * time.Millisecond
+	for {
+		ctx, cancel := context.WithTimeout(s.ctx, s.params.CallTimeout)
+		tab, err := s.params.Reopen(ctx)
+		if err == nil {
+			err = tab.Navigate(ctx, url)
+			if err != nil && !errors.Is(err, renderer.ErrNavigation) {
+				_ = tab.Close()
+			} else {
+				err = nil // a page that fails to load is shown as such, in a live tab
+			}
+		}
+		cancel()
+		if err == nil {
+			return tab, nil
+		}
+		if s.ctx.Err() != nil || time.Now().After(deadline) {
+			return nil, err
+		}
+		s.log.Warn("reopening tab", "err", err, "retry_in", backoff)
+		select {
+		case <-time.After(backoff):
+		case <-s.ctx.Done():
+			return nil, s.ctx.Err()
+		}
+		backoff = min(backoff*2, 4*time.Second)
+	}
 }
 
 // Join adds a participant (or resumes one) on conn after its hello was authenticated as
@@ -275,11 +434,15 @@ func (s *Session) Join(conn Conn, role Role, hello stream.ClientMessage) (Partic
 
 func (s *Session) join(conn Conn, role Role, hello stream.ClientMessage) ParticipantID {
 	p := s.resumable(role, hello.Resume)
+	resumed := p != nil
 	if p != nil {
 		if p.conn != nil {
 			p.conn.Close(CloseReplaced, "replaced", "You joined this session from another window.")
+		} else {
+			s.metrics.Participants.WithLabelValues(string(role)).Inc()
 		}
 	} else {
+		s.metrics.Participants.WithLabelValues(string(role)).Inc()
 		s.st.joined++
 		s.st.roleCount[role]++
 		p = &participant{
@@ -302,6 +465,8 @@ func (s *Session) join(conn Conn, role Role, hello stream.ClientMessage) Partici
 	}
 	s.disarmIdle()
 	s.log.Info("participant joined", "participant", p.id, "role", role)
+	s.audit.Record("participant_joined", s.id, slog.String("participant", string(p.id)), slog.String("role", string(role)),
+		slog.String("name", p.name), slog.Bool("resumed", resumed))
 
 	w := welcomeMsg{
 		Type:        "welcome",
@@ -362,6 +527,7 @@ func (s *Session) Leave(id ParticipantID, conn Conn) {
 		}
 		p.conn = nil
 		gen := p.gen
+		s.metrics.Participants.WithLabelValues(string(p.role)).Dec()
 		s.log.Info("participant disconnected", "participant", id)
 		s.broadcastPointer(pointerMsg{Type: "pointer", Participant: id, Visible: false})
 		s.broadcastState()
@@ -388,6 +554,7 @@ func (s *Session) remove(p *participant) {
 		}
 	}
 	s.log.Info("participant left", "participant", p.id)
+	s.audit.Record("participant_left", s.id, slog.String("participant", string(p.id)), slog.String("role", string(p.role)))
 	s.broadcastState()
 }
 
@@ -465,9 +632,13 @@ func (s *Session) admit(p *participant, kind InputKind, coalesced bool) bool {
 	within := coalesced || p.limiter.Allow()
 	verdict := Judge(s.actor(p), s.st.control.Controller, kind, within)
 	if verdict == Accepted {
+		if kind != InputPointer {
+			s.metrics.InputAccepted.WithLabelValues(string(kind)).Inc()
+		}
 		return true
 	}
 	s.st.refused[verdict]++
+	s.metrics.InputRefused.WithLabelValues(string(verdict)).Inc()
 	if !p.told[verdict] {
 		p.told[verdict] = true
 		n := notice("warning", "input_refused", verdict.Message())
@@ -498,11 +669,11 @@ func (s *Session) input(p *participant, m stream.ClientMessage) {
 			_ = p.conn.Send(errMsg("bad_message", "mouse action must be move, down or up"))
 			return
 		}
-		op = injectOp{move: move, run: func(ctx context.Context) error { return s.tab.Mouse(ctx, in) }}
+		op = injectOp{move: move, run: func(ctx context.Context, tab Tab) error { return tab.Mouse(ctx, in) }}
 		p.pointer = &pointerMsg{Type: "pointer", Participant: p.id, X: in.X, Y: in.Y, Visible: true}
 	case "wheel":
 		in := renderer.WheelInput{X: clamp01(m.X), Y: clamp01(m.Y), DeltaX: m.DeltaX, DeltaY: m.DeltaY, Modifiers: m.Modifiers}
-		op = injectOp{run: func(ctx context.Context) error { return s.tab.Wheel(ctx, in) }}
+		op = injectOp{run: func(ctx context.Context, tab Tab) error { return tab.Wheel(ctx, in) }}
 	case "key":
 		in := renderer.KeyInput{Action: m.Action, Key: m.Key, Code: m.Code, Text: m.Text, KeyCode: m.KeyCode,
 			Modifiers: m.Modifiers, Location: m.Location, Repeat: m.Repeat}
@@ -522,24 +693,24 @@ func (s *Session) input(p *participant, m stream.ClientMessage) {
 			_ = p.conn.Send(errMsg("bad_message", "key action must be down or up"))
 			return
 		}
-		op = injectOp{run: func(ctx context.Context) error { return s.tab.Key(ctx, in) }}
+		op = injectOp{run: func(ctx context.Context, tab Tab) error { return tab.Key(ctx, in) }}
 	case "text":
 		text := m.Text
-		op = injectOp{run: func(ctx context.Context) error { return s.tab.InsertText(ctx, text) }}
+		op = injectOp{run: func(ctx context.Context, tab Tab) error { return tab.InsertText(ctx, text) }}
 	case "composition":
 		text, a, b := m.Text, m.SelectionStart, m.SelectionEnd
-		op = injectOp{run: func(ctx context.Context) error { return s.tab.Compose(ctx, text, a, b) }}
+		op = injectOp{run: func(ctx context.Context, tab Tab) error { return tab.Compose(ctx, text, a, b) }}
 	case "touch":
 		in := renderer.TouchInput{Action: m.Action, Modifiers: m.Modifiers}
 		for _, t := range m.Touches {
 			in.Touches = append(in.Touches, renderer.TouchPoint{ID: t.ID, X: clamp01(t.X), Y: clamp01(t.Y)})
 		}
 		g.touching = len(in.Touches) > 0 && (m.Action == "start" || m.Action == "move" || m.Action == "end")
-		op = injectOp{run: func(ctx context.Context) error { return s.tab.Touch(ctx, in) }}
+		op = injectOp{run: func(ctx context.Context, tab Tab) error { return tab.Touch(ctx, in) }}
 	case "copy":
 		conn := p.conn
-		op = injectOp{run: func(ctx context.Context) error {
-			text, err := s.tab.SelectedText(ctx)
+		op = injectOp{run: func(ctx context.Context, tab Tab) error {
+			text, err := tab.SelectedText(ctx)
 			if err != nil {
 				return err
 			}
@@ -614,6 +785,20 @@ func (s *Session) applyControl(op ControlOp) error {
 		return err
 	}
 	s.st.control = res.Control
+	if res.Changed {
+		s.audit.Record("control_changed", s.id, slog.String("from", string(res.Previous)),
+			slog.String("to", string(res.Control.Controller)), slog.String("action", string(op.Action)),
+			slog.String("by", string(op.Actor)), slog.String("target", string(op.Target)))
+	} else if p := res.Control.Pending; p != nil && op.Action != ControlLeave {
+		s.audit.Record("control_pending", s.id, slog.String("to", string(p.To)), slog.String("action", string(op.Action)),
+			slog.String("by", string(op.Actor)), slog.String("why", "waiting for the controller's gesture to end"))
+	}
+	if res.Asked != "" {
+		s.audit.Record("control_requested", s.id, slog.String("by", string(res.Asked)))
+	}
+	if res.Denied != "" {
+		s.audit.Record("control_denied", s.id, slog.String("participant", string(res.Denied)), slog.String("by", string(op.Actor)))
+	}
 	if res.Asked != "" {
 		for _, p := range s.audienceFor(res.Asked) {
 			_ = p.conn.Send(controlRequestMsg{Type: "control_request", Participant: res.Asked})
@@ -650,8 +835,17 @@ func (s *Session) settle() {
 	if s.st.control.Pending == nil {
 		return
 	}
+	pending := *s.st.control.Pending
 	res := s.st.control.Settle(s.now(), s.st.gesture.active())
 	s.st.control = res.Control
+	if res.Changed {
+		why := "the controller's gesture ended"
+		if s.st.gesture.active() {
+			why = "the controller's gesture outlasted the grace period"
+		}
+		s.audit.Record("control_changed", s.id, slog.String("from", string(res.Previous)),
+			slog.String("to", string(res.Control.Controller)), slog.String("action", string(pending.Reason)), slog.String("why", why))
+	}
 	s.afterControl(res)
 }
 
@@ -659,7 +853,7 @@ func (s *Session) afterControl(res ControlResult) {
 	if res.Changed {
 		// Nothing may stay pressed across a change of hands.
 		s.st.gesture = gesture{}
-		s.enqueue(injectOp{run: s.tab.ReleaseAll})
+		s.enqueue(injectOp{run: func(ctx context.Context, tab Tab) error { return tab.ReleaseAll(ctx) }})
 		for _, p := range s.st.participants {
 			clear(p.told)
 		}
@@ -684,14 +878,14 @@ func (s *Session) applyViewport(p *participant) {
 	}
 	v := *p.viewport
 	vp := renderer.Viewport{Width: v.Width, Height: v.Height, DPR: v.DPR, Mobile: v.Mobile, Touch: v.Touch}
-	s.enqueue(injectOp{run: func(ctx context.Context) error { return s.tab.SetViewport(ctx, vp) }})
+	s.enqueue(injectOp{run: func(ctx context.Context, tab Tab) error { return tab.SetViewport(ctx, vp) }})
 }
 
 func (s *Session) navigate(p *participant, m stream.ClientMessage) {
 	if !s.admit(p, InputNavigate, false) {
 		return
 	}
-	var run func(context.Context) error
+	var run func(context.Context, Tab) error
 	switch {
 	case m.Type == "navigate":
 		u, err := ValidateURL(m.URL)
@@ -699,22 +893,22 @@ func (s *Session) navigate(p *participant, m stream.ClientMessage) {
 			_ = p.conn.Send(errMsg("invalid_url", err.Error()))
 			return
 		}
-		run = func(ctx context.Context) error { return s.tab.Navigate(ctx, u) }
+		run = func(ctx context.Context, tab Tab) error { return tab.Navigate(ctx, u) }
 	case m.Action == "back":
-		run = s.tab.GoBack
+		run = func(ctx context.Context, tab Tab) error { return tab.GoBack(ctx) }
 	case m.Action == "forward":
-		run = s.tab.GoForward
+		run = func(ctx context.Context, tab Tab) error { return tab.GoForward(ctx) }
 	case m.Action == "reload":
-		run = s.tab.Reload
+		run = func(ctx context.Context, tab Tab) error { return tab.Reload(ctx) }
 	default:
 		_ = p.conn.Send(errMsg("bad_message", "history action must be back, forward or reload"))
 		return
 	}
 	conn := p.conn
-	s.enqueue(injectOp{run: func(ctx context.Context) error {
+	s.enqueue(injectOp{run: func(ctx context.Context, tab Tab) error {
 		// A page that cannot load is announced to everyone by the tab's NavigationFailed
 		// event; other failures are the sender's alone.
-		if err := run(ctx); err != nil && !errors.Is(err, renderer.ErrNavigation) {
+		if err := run(ctx, tab); err != nil && !errors.Is(err, renderer.ErrNavigation) {
 			_ = conn.Send(notice("error", "navigation_failed", "Navigation failed: "+err.Error()))
 		}
 		return nil
@@ -729,19 +923,20 @@ func (s *Session) answerDialog(p *participant, m stream.ClientMessage) {
 		_ = p.conn.Send(errMsg("not_found", "that dialog is no longer open"))
 		return
 	}
-	id, accept, text := m.ID, m.Accept, m.PromptText
+	id, accept, text, tab := m.ID, m.Accept, m.PromptText, s.st.tab
 	// Not through the inject queue: while a dialog is open the page is blocked, and input
 	// queued before the answer would wait for it.
 	go func() {
 		ctx, cancel := context.WithTimeout(s.ctx, s.params.CallTimeout)
 		defer cancel()
-		if err := s.tab.AnswerDialog(ctx, id, accept, text); err != nil {
+		if err := tab.AnswerDialog(ctx, id, accept, text); err != nil {
 			s.log.Debug("answer dialog", "err", err)
 		}
 	}()
 }
 
 func (s *Session) onFrame(f renderer.Frame) {
+	s.metrics.FramesProduced.Inc()
 	fr, err := stream.NewFrame(stream.FrameHeader{Seq: f.Seq, Width: f.Width, Height: f.Height,
 		ScrollX: f.ScrollX, ScrollY: f.ScrollY, TS: f.Timestamp.UnixMilli()}, f.JPEG)
 	if err != nil {
@@ -860,7 +1055,7 @@ func (s *Session) Info() (Info, error) {
 // injectOp is one call into the tab, in order. Consecutive mouse moves are coalesced.
 type injectOp struct {
 	move bool
-	run  func(ctx context.Context) error
+	run  func(ctx context.Context, tab Tab) error
 }
 
 func (s *Session) enqueue(op injectOp) {
@@ -900,8 +1095,12 @@ func (s *Session) injectLoop() {
 			}
 			break
 		}
+		ref := s.liveTab.Load()
+		if ref == nil {
+			continue // the tab is being recovered; input meanwhile is dropped
+		}
 		ctx, cancel := context.WithTimeout(s.ctx, s.params.CallTimeout)
-		if err := op.run(ctx); err != nil && s.ctx.Err() == nil {
+		if err := op.run(ctx, ref.tab); err != nil && s.ctx.Err() == nil {
 			s.log.Debug("inject", "err", err)
 		}
 		cancel()

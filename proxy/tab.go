@@ -25,6 +25,7 @@ type Tab interface {
 	ReleaseAll(ctx context.Context) error
 	SelectedText(ctx context.Context) (string, error)
 	AnswerDialog(ctx context.Context, id string, accept bool, promptText string) error
+	Alive(ctx context.Context) error
 	Close() error
 }
 

@@ -68,7 +68,9 @@ func (c *Conn) SendFrame(f *Frame) {
 	if f == nil || c.isClosing() {
 		return
 	}
-	c.frame.Store(f)
+	if old := c.frame.Swap(f); old != nil && c.opts.FrameSkipped != nil {
+		c.opts.FrameSkipped() // a newer frame replaced one this viewer never got
+	}
 	select {
 	case c.frameReady <- struct{}{}:
 	default: // the writer is already told

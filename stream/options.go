@@ -15,6 +15,10 @@ type Options struct {
 	HelloTimeout   time.Duration // default 10s
 	QueueSize      int           // text messages queued per connection, default 64
 	Logger         *slog.Logger
+	// FrameDelivered and FrameSkipped, when set, are called for every frame written to a
+	// viewer and every frame a viewer skipped because a newer one replaced it. They must
+	// be cheap and safe for concurrent use (a Prometheus counter's Inc is).
+	FrameDelivered, FrameSkipped func()
 }
 
 // Close codes this package sends itself; the others of docs/protocol.md belong to callers.

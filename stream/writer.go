@@ -39,7 +39,11 @@ func (c *Conn) writeLoop(ctx context.Context, readerDone <-chan struct{}) {
 				return
 			}
 			if f := c.frame.Swap(nil); f != nil && !c.isClosing() {
-				if !c.write(c.writeFrame(f)) {
+				err := c.writeFrame(f)
+				if err == nil && c.opts.FrameDelivered != nil {
+					c.opts.FrameDelivered()
+				}
+				if !c.write(err) {
 					return
 				}
 			}
