@@ -68,6 +68,7 @@ func participantBrowser(t *testing.T, execPath string) context.Context {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-features", "AutofillServerCommunication,OptimizationHints,MediaRouter"),
 		chromedp.WindowSize(1280, 800),
 	)
 	if os.Geteuid() == 0 {
