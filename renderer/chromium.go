@@ -49,6 +49,10 @@ func allocatorOptions(execPath string, cfg Config) []chromedp.ExecAllocatorOptio
 		chromedp.Flag("no-first-run", true),
 		chromedp.Flag("disable-gpu", true),
 		chromedp.Flag("mute-audio", true),
+		// No UDP past the egress proxy: QUIC and WebRTC would not go through it.
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("force-webrtc-ip-handling-policy", "disable_non_proxied_udp"),
+		chromedp.Flag("webrtc-ip-handling-policy", "disable_non_proxied_udp"),
 		// Participants must see the page's scrollbars to know it scrolls.
 		chromedp.Flag("hide-scrollbars", false),
 		chromedp.WindowSize(1280, 800),

@@ -19,4 +19,6 @@ var (
 	// ErrBrowserDown means Chromium is not running: it is being restarted,
 	// or the Browser was closed.
 	ErrBrowserDown = errors.New("browser not running")
+	// ErrBadSelector means a mask selector is not valid CSS.
+	ErrBadSelector = errors.New("invalid CSS selector")
 )

@@ -4,7 +4,7 @@ import "time"
 
 // Event is a page event of a tab. The concrete types are PageState,
 // DialogOpened, DialogClosed, DownloadRefused, PopupOpened,
-// NavigationFailed and TabRecovered.
+// NavigationFailed, NavigationBlocked and TabRecovered.
 type Event interface{ isEvent() }
 
 // PageState is sent after every navigation (also same-document), title
@@ -40,18 +40,25 @@ type NavigationFailed struct {
 	URL, Reason string
 }
 
+// NavigationBlocked is a main-frame document load the tab's navigation
+// filter refused (see WithNavigationFilter); Reason says why.
+type NavigationBlocked struct {
+	URL, Reason string
+}
+
 // TabRecovered means the tab's renderer crashed and the tab was reloaded.
 type TabRecovered struct {
 	URL string
 }
 
-func (PageState) isEvent()        {}
-func (DialogOpened) isEvent()     {}
-func (DialogClosed) isEvent()     {}
-func (DownloadRefused) isEvent()  {}
-func (PopupOpened) isEvent()      {}
-func (NavigationFailed) isEvent() {}
-func (TabRecovered) isEvent()     {}
+func (PageState) isEvent()         {}
+func (DialogOpened) isEvent()      {}
+func (DialogClosed) isEvent()      {}
+func (DownloadRefused) isEvent()   {}
+func (PopupOpened) isEvent()       {}
+func (NavigationFailed) isEvent()  {}
+func (NavigationBlocked) isEvent() {}
+func (TabRecovered) isEvent()      {}
 
 // Result values of DialogClosed.
 const (

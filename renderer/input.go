@@ -91,15 +91,30 @@ func (t *Tab) Wheel(ctx context.Context, w WheelInput) error {
 	x, y := t.point(w.X, w.Y)
 	t.inputMu.Lock()
 	defer t.inputMu.Unlock()
-	_, err := call(ctx, t, input.DispatchMouseEvent, input.DispatchMouseEventParams{
-		Type:      input.DispatchMouseEventTypeMouseWheel,
-		X:         x,
-		Y:         y,
-		DeltaX:    w.DeltaX,
-		DeltaY:    w.DeltaY,
-		Modifiers: int64(w.Modifiers),
-	})
-	return err
+	// Not input.DispatchMouseEventParams: it leaves out a zero delta, and Chromium refuses a
+	// wheel event without both deltas, so every purely vertical scroll would fail.
+	cctx, cancel, err := t.callCtx(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	err = t.target.Call(cctx, input.DispatchMouseEvent.Method, wheelParams{
+		Type: string(input.DispatchMouseEventTypeMouseWheel), X: x, Y: y,
+		DeltaX: w.DeltaX, DeltaY: w.DeltaY, Modifiers: int64(w.Modifiers),
+	}, nil)
+	if err != nil {
+		return t.wrapErr(input.DispatchMouseEvent.Method, err)
+	}
+	return nil
+}
+
+type wheelParams struct {
+	Type      string  `json:"type"`
+	X         float64 `json:"x"`
+	Y         float64 `json:"y"`
+	DeltaX    float64 `json:"deltaX"`
+	DeltaY    float64 `json:"deltaY"`
+	Modifiers int64   `json:"modifiers"`
 }
 
 // Key injects a key press or release. A press with Text types it; a press

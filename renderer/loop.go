@@ -16,6 +16,7 @@ import (
 // onEvent runs in chromedp's read loop: it only queues what the tab's loop
 // needs, and never blocks or calls DevTools.
 func (t *Tab) onEvent(ev any) {
+	t.masks.observe(ev) // in arrival order: reports before the frames they describe
 	switch ev.(type) {
 	case *page.EventFrameNavigated, *page.EventNavigatedWithinDocument,
 		*page.EventFrameStartedLoading, *page.EventFrameStoppedLoading,
@@ -125,7 +126,8 @@ func (t *Tab) handle(s *loopState, ev any) {
 		u, ok := s.docReqs[ev.RequestID]
 		delete(s.docReqs, ev.RequestID)
 		// Aborted: superseded by another navigation, or a refused download.
-		if ok && !ev.Canceled && ev.ErrorText != "net::ERR_ABORTED" {
+		// Blocked by client: the navigation filter, which says NavigationBlocked.
+		if ok && !ev.Canceled && ev.ErrorText != "net::ERR_ABORTED" && ev.ErrorText != "net::ERR_BLOCKED_BY_CLIENT" {
 			t.emit(NavigationFailed{URL: u, Reason: ev.ErrorText})
 		}
 	case *browser.EventDownloadWillBegin:
@@ -148,6 +150,8 @@ func (t *Tab) handle(s *loopState, ev any) {
 		t.dialogRetry(s, ev.id)
 	case popupExpired:
 		t.popupExpired(s, ev.id)
+	case navBlocked:
+		t.emit(NavigationBlocked{URL: ev.url, Reason: ev.reason})
 	}
 }
 

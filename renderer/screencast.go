@@ -33,6 +33,7 @@ func (t *Tab) screencast(frames iter.Seq2[page.EventScreencastFrame, error]) {
 			return
 		}
 		t.ack(ev.SessionID)
+		snap := t.masks.take(t.ctx, &ev)
 		if ev.Metadata == nil || len(ev.Data) == 0 {
 			continue
 		}
@@ -49,6 +50,7 @@ func (t *Tab) screencast(frames iter.Seq2[page.EventScreencastFrame, error]) {
 			ScrollX:   m.ScrollOffsetX,
 			ScrollY:   m.ScrollOffsetY,
 			Timestamp: ts,
+			Masks:     maskState(snap, m, ts),
 		}
 		if f.Width > 0 && f.Height > 0 {
 			t.geom.Store(&geometry{f.Width, f.Height})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
@@ -48,19 +50,25 @@ type Tab struct {
 	inputMu   sync.Mutex // serialises input, guards held
 	held      heldInput
 	dialogSeq atomic.Uint64
+	masks     maskTracker // see masks.go
 }
 
 type geometry struct{ w, h float64 }
 
 // NewTab opens a tab at about:blank in a new browser context, with the
 // viewport applied, downloads refused and the screencast started. ctx bounds
-// the setup only; the tab lives until Close or until Chromium dies.
-func (b *Browser) NewTab(ctx context.Context, vp Viewport) (*Tab, error) {
-	return b.newTab(ctx, vp, b.cfg)
+// the setup only; the tab lives until Close or until Chromium dies. opts set
+// a proxy and a navigation filter (WithProxy, WithNavigationFilter).
+func (b *Browser) NewTab(ctx context.Context, vp Viewport, opts ...TabOption) (*Tab, error) {
+	return b.newTab(ctx, vp, b.cfg, opts...)
 }
 
 // newTab lets tests give one tab its own timeouts.
-func (b *Browser) newTab(ctx context.Context, vp Viewport, cfg Config) (*Tab, error) {
+func (b *Browser) newTab(ctx context.Context, vp Viewport, cfg Config, opts ...TabOption) (*Tab, error) {
+	var o tabOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	inst, err := b.current()
 	if err != nil {
 		return nil, err
@@ -77,7 +85,7 @@ func (b *Browser) newTab(ctx context.Context, vp Viewport, cfg Config) (*Tab, er
 	}
 	t.geom.Store(&geometry{float64(t.vp.Width), float64(t.vp.Height)})
 	t.ctx, t.cancel = chromedp.NewContext(inst.root,
-		chromedp.WithNewBrowserContext(),
+		chromedp.WithNewBrowserContext(o.browserContextOptions()...),
 		// Ordered, from the first message: the loop sees every event.
 		chromedp.WithListener(t.onEvent),
 	)
@@ -86,7 +94,7 @@ func (b *Browser) newTab(ctx context.Context, vp Viewport, cfg Config) (*Tab, er
 		return nil, err
 	}
 	t.log = b.log.With("tab", string(t.targetID))
-	if err := t.setup(ctx); err != nil {
+	if err := t.setup(ctx, o); err != nil {
 		t.Close()
 		return nil, err
 	}
@@ -117,9 +125,13 @@ func (t *Tab) attach(ctx context.Context) error {
 	return nil
 }
 
-func (t *Tab) setup(ctx context.Context) error {
+func (t *Tab) setup(ctx context.Context, o tabOptions) error {
 	// Subscribe before the screencast starts so no frame is lost.
 	frames := chromedp.Events(t.ctx, page.ScreencastFrame)
+	var paused iter.Seq2[fetch.EventRequestPaused, error]
+	if o.navFilter != nil {
+		paused = chromedp.Events(t.ctx, fetch.RequestPaused)
+	}
 	downloads := chromedp.ListenBrowser(t.ctx, t.onBrowserEvent)
 	if downloads != nil {
 		return fmt.Errorf("listening to browser events: %w", downloads)
@@ -145,6 +157,13 @@ func (t *Tab) setup(ctx context.Context) error {
 	}
 	if err := t.watchTitle(cctx); err != nil {
 		return err
+	}
+	if paused != nil {
+		if err := t.enableNavFilter(cctx); err != nil {
+			return err
+		}
+		t.wg.Add(1)
+		go t.navFilter(paused, o.navFilter)
 	}
 	t.wg.Add(2)
 	go t.screencast(frames)

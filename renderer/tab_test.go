@@ -425,3 +425,18 @@ for (const e of ['touchstart','touchend','touchcancel']) pad.addEventListener(e,
 	}
 	waitJS(t, tab, `document.getElementById('i').value`, "日本")
 }
+
+func TestVerticalWheelScrolls(t *testing.T) {
+	tab := newTestTab(t, Viewport{Width: 640, Height: 480, DPR: 1})
+	srv := servePage(t, `<!doctype html>`+plainStyle+`<div style="height:5000px;width:2000px">tall and wide</div>`, nil)
+	navigate(t, tab, srv.URL+"/")
+	// A purely vertical scroll has deltaX 0, which must still be sent.
+	if err := tab.Wheel(testCtx(t), WheelInput{X: 0.5, Y: 0.5, DeltaY: 300}); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, tab, `String(scrollY > 0 && scrollX === 0)`, "true")
+	if err := tab.Wheel(testCtx(t), WheelInput{X: 0.5, Y: 0.5, DeltaX: 200}); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, tab, `String(scrollX > 0)`, "true")
+}

@@ -27,6 +27,7 @@ type Frame struct {
 	Width, Height    float64 // CSS px of the viewport shown
 	ScrollX, ScrollY float64
 	Timestamp        time.Time
+	Masks            MaskState // where masked elements are in this picture
 }
 
 // MouseInput is a mouse event at normalised coordinates of the newest frame.
