@@ -181,6 +181,16 @@ func (a *API) ws(c echo.Context) error {
 	return nil
 }
 
+// RequireAPIKey guards a route (such as /metrics) with the API key when one is configured.
+func (a *API) RequireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if a.p.APIKey != "" && !secretEqual(bearer(c.Request()), a.p.APIKey) {
+			return fmt.Errorf("%w: the API key is required (Authorization: Bearer KEY)", ErrUnauthorized)
+		}
+		return next(c)
+	}
+}
+
 func (a *API) base(c echo.Context) string {
 	if a.p.PublicURL != "" {
 		return a.p.PublicURL

@@ -98,8 +98,8 @@ func newHarness(t *testing.T, mutate ...func(*proxy.RegistryParams, *proxy.APIPa
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.DiscardHandler)
 	rp := proxy.RegistryParams{
-		OpenTab: func(ctx context.Context, vp renderer.Viewport) (proxy.Tab, error) {
-			return browser.NewTab(ctx, vp)
+		OpenTab: func(ctx context.Context, _ string, vp renderer.Viewport, nav func(string) (bool, string)) (proxy.Tab, error) {
+			return browser.NewTab(ctx, vp, renderer.WithNavigationFilter(nav))
 		},
 		MaxSessions: 5, IdleTimeout: time.Minute, Logger: log,
 		Viewport: renderer.Viewport{Width: 800, Height: 600, DPR: 1},

@@ -17,3 +17,9 @@ var (
 
 // ErrStartURL means the start URL of a new session could not be loaded.
 var ErrStartURL = errors.New("start url could not be loaded")
+
+// ErrEgressRefused means the egress policy refuses a destination; the error says why.
+var ErrEgressRefused = errors.New("egress refused")
+
+// ErrNavigationRefused means the session's own navigation rules refuse a URL.
+var ErrNavigationRefused = errors.New("navigation refused")

@@ -24,6 +24,10 @@ func statusOf(err error) (int, string) {
 		return http.StatusBadRequest, "invalid_url"
 	case errors.Is(err, ErrStartURL):
 		return http.StatusUnprocessableEntity, "start_url_failed"
+	case errors.Is(err, ErrEgressRefused):
+		return http.StatusForbidden, "egress_refused"
+	case errors.Is(err, ErrNavigationRefused):
+		return http.StatusForbidden, "navigation_refused"
 	case errors.Is(err, ErrUnauthorized):
 		return http.StatusUnauthorized, "unauthorized"
 	case errors.Is(err, ErrSessionNotFound):

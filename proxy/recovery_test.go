@@ -23,8 +23,8 @@ type tabs struct {
 }
 
 func (ts *tabs) opener(b *renderer.Browser) proxy.TabOpener {
-	return func(ctx context.Context, vp renderer.Viewport) (proxy.Tab, error) {
-		t, err := b.NewTab(ctx, vp)
+	return func(ctx context.Context, _ string, vp renderer.Viewport, nav func(string) (bool, string)) (proxy.Tab, error) {
+		t, err := b.NewTab(ctx, vp, renderer.WithNavigationFilter(nav))
 		if err == nil {
 			ts.mu.Lock()
 			ts.list = append(ts.list, t)
@@ -117,7 +117,9 @@ func TestKilledChromiumRestartsAndSessionsRecover(t *testing.T) {
 	defer own.Close()
 	p := newProvider(t)
 	h := newHarness(t, func(rp *proxy.RegistryParams, ap *proxy.APIParams) {
-		rp.OpenTab = func(ctx context.Context, vp renderer.Viewport) (proxy.Tab, error) { return own.NewTab(ctx, vp) }
+		rp.OpenTab = func(ctx context.Context, _ string, vp renderer.Viewport, _ func(string) (bool, string)) (proxy.Tab, error) {
+			return own.NewTab(ctx, vp)
+		}
 	})
 	s := h.create(p.URL + "/other")
 	host := h.join(s.ID, token(s.Links["host"]), "Hana")

@@ -25,6 +25,9 @@ type RegistryParams struct {
 	Audit       *Audit
 	// ProbeInterval is how often each session checks that its tab is alive; 0 = 5 s.
 	ProbeInterval time.Duration
+	// CheckURL, if set, decides whether a session may start at a URL (the egress
+	// policy); an error wrapping ErrEgressRefused is answered 403 with its reason.
+	CheckURL func(ctx context.Context, rawURL string) error
 }
 
 // Registry holds the live sessions of this server.
@@ -36,6 +39,8 @@ type Registry struct {
 	mu       sync.Mutex
 	sessions map[string]*Session
 	creating int // slots reserved by creations in flight, so the cap holds under races
+
+	egressNotices noticeLimiter // egress refusals already told, per session and host
 }
 
 // NewRegistry returns a registry whose sessions live at most as long as ctx.
@@ -65,14 +70,27 @@ func (r *Registry) Create(ctx context.Context, startURL string, rules Rules, bas
 	if err != nil {
 		return Created{}, err
 	}
+	if ok, reason := rules.Navigation.Allows(u); !ok {
+		return Created{}, fmt.Errorf("%w: %s", ErrNavigationRefused, reason)
+	}
+	if r.p.CheckURL != nil {
+		if err := r.p.CheckURL(ctx, u); err != nil {
+			if errors.Is(err, ErrEgressRefused) {
+				return Created{}, err
+			}
+			return Created{}, fmt.Errorf("%w: %v", ErrStartURL, err)
+		}
+	}
 	if err := r.reserve(); err != nil {
 		return Created{}, err
 	}
 	defer r.release()
 
+	// The id comes first: the tab's egress is attributed to its session.
+	id := newSecret(16)
 	openCtx, cancel := context.WithTimeout(ctx, r.p.CallTimeout)
 	defer cancel()
-	tab, err := r.p.OpenTab(openCtx, r.p.Viewport)
+	tab, err := r.p.OpenTab(openCtx, id, r.p.Viewport, rules.Navigation.Allows)
 	if err != nil {
 		return Created{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
@@ -84,7 +102,6 @@ func (r *Registry) Create(ctx context.Context, startURL string, rules Rules, bas
 		return Created{}, fmt.Errorf("%w: %v", ErrStartURL, err)
 	}
 
-	id := newSecret(16)
 	tokens := map[Role]string{}
 	links := map[Role]string{}
 	base = strings.TrimRight(base, "/")
@@ -95,7 +112,7 @@ func (r *Registry) Create(ctx context.Context, startURL string, rules Rules, bas
 	s := NewSession(r.ctx, SessionParams{
 		ID: id, Rules: rules, Tokens: tokens, Links: links, Tab: tab, StartURL: u,
 		Reopen: func(ctx context.Context) (Tab, error) {
-			return r.p.OpenTab(ctx, r.p.Viewport)
+			return r.p.OpenTab(ctx, id, r.p.Viewport, rules.Navigation.Allows)
 		},
 		IdleTimeout: r.p.IdleTimeout, CallTimeout: r.p.CallTimeout, Logger: r.log,
 		Metrics: r.p.Metrics, Audit: r.p.Audit, OnEnd: r.forget, ProbeInterval: r.p.ProbeInterval,

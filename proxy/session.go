@@ -973,6 +973,10 @@ func (s *Session) onEvent(ev renderer.Event) {
 		s.broadcast(notice("info", "popup_opened", "A new window opened; it is shown in this tab."))
 	case renderer.TabRecovered:
 		s.broadcast(notice("warning", "tab_recovered", "The page crashed and was reloaded."))
+	case renderer.NavigationBlocked:
+		s.metrics.NavigationsBlocked.Inc()
+		s.audit.Record("navigation_refused", s.id, slog.String("url", ev.URL), slog.String("reason", ev.Reason))
+		s.broadcast(notice("warning", "navigation_blocked", "Blocked "+ev.URL+": "+ev.Reason))
 	case renderer.NavigationFailed:
 		s.broadcast(notice("error", "navigation_failed", "Could not load "+ev.URL+": "+ev.Reason))
 	}

@@ -29,5 +29,6 @@ type Tab interface {
 	Close() error
 }
 
-// TabOpener opens a fresh, isolated tab for a new session.
-type TabOpener func(ctx context.Context, vp renderer.Viewport) (Tab, error)
+// TabOpener opens a fresh, isolated tab for the new session sessionID. nav is the
+// session's navigation rule: the tab must refuse documents it refuses.
+type TabOpener func(ctx context.Context, sessionID string, vp renderer.Viewport, nav func(url string) (bool, string)) (Tab, error)

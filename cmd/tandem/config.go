@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tandem-cobrowse/tandem/egress"
 	"github.com/tandem-cobrowse/tandem/internal/app"
 )
 
@@ -30,6 +31,8 @@ type config struct {
 	DialogTimeout  time.Duration
 	CallTimeout    time.Duration
 	AllowedOrigins string
+	AllowHosts     string
+	AuditLog       string
 	LogLevel       string
 	LogFormat      string
 }
@@ -91,6 +94,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	duration(&c.DialogTimeout, "dialog-timeout", "TANDEM_DIALOG_TIMEOUT", 30*time.Second, "an unanswered JavaScript dialog is dismissed after this")
 	duration(&c.CallTimeout, "call-timeout", "TANDEM_CALL_TIMEOUT", 10*time.Second, "timeout of every call to Chromium")
 	str(&c.AllowedOrigins, "allowed-origins", "TANDEM_ALLOWED_ORIGINS", "", "comma-separated origins allowed to open WebSockets (default: same origin only)")
+	str(&c.AllowHosts, "allow-hosts", "TANDEM_ALLOW_HOSTS", "", "comma-separated internal destinations sessions' browsers may reach: host:port, host or CIDR (default: none; the demo site is always allowed)")
+	str(&c.AuditLog, "audit-log", "TANDEM_AUDIT_LOG", "-", "where the audit log goes, one JSON line per event: - for standard output, a file path to append to, or off")
 	str(&c.LogLevel, "log-level", "TANDEM_LOG_LEVEL", "info", "debug, info, warn or error")
 	str(&c.LogFormat, "log-format", "TANDEM_LOG_FORMAT", "text", "text or json")
 
@@ -126,6 +131,9 @@ func (c config) validate() error {
 	if c.APIKey == "" && !isLoopback(c.Addr) {
 		return fmt.Errorf("refusing to listen on %s without an API key: set --api-key or TANDEM_API_KEY, or listen on 127.0.0.1", c.Addr)
 	}
+	if _, err := egress.ParseAllowList(c.AllowHosts); err != nil {
+		return fmt.Errorf("--allow-hosts: %w", err)
+	}
 	if c.APIKey != "" && len(c.APIKey) < 16 {
 		return fmt.Errorf("--api-key must be at least 16 characters")
 	}
@@ -155,10 +163,21 @@ func (c config) origins() []string {
 	return out
 }
 
+func (c config) allowHosts() []string {
+	var out []string
+	for _, h := range strings.Split(c.AllowHosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
 func (c config) app() app.Config {
 	return app.Config{
 		Addr: c.Addr, PublicURL: c.PublicURL, APIKey: c.APIKey, Chromium: c.Chromium, NoSandbox: c.NoSandbox,
 		DemoAddr: c.DemoAddr, MaxSessions: c.MaxSessions, IdleTimeout: c.IdleTimeout, JPEGQuality: c.JPEGQuality,
 		DialogTimeout: c.DialogTimeout, CallTimeout: c.CallTimeout, AllowedOrigins: c.origins(),
+		AllowHosts: c.allowHosts(),
 	}
 }

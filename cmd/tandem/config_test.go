@@ -45,6 +45,7 @@ func TestConfigRefusals(t *testing.T) {
 		{"no sessions", []string{"--max-sessions", "0"}, nil, "max-sessions"},
 		{"bad log level", []string{"--log-level", "loud"}, nil, "log-level"},
 		{"stray argument", []string{"serve"}, nil, "unexpected arguments"},
+		{"bad allow-list entry", nil, map[string]string{"TANDEM_ALLOW_HOSTS": "intranet.local, http://x/"}, `--allow-hosts: bad allow-list entry "http://x/"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -66,7 +67,7 @@ func TestHelpListsEveryOptionWithItsVariable(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	for _, name := range []string{"addr", "public-url", "api-key", "chromium", "no-sandbox", "demo-addr", "max-sessions",
-		"idle-timeout", "jpeg-quality", "dialog-timeout", "call-timeout", "allowed-origins", "log-level", "log-format"} {
+		"idle-timeout", "jpeg-quality", "audit-log", "dialog-timeout", "call-timeout", "allowed-origins", "allow-hosts", "log-level", "log-format"} {
 		if !strings.Contains(out.String(), "-"+name) {
 			t.Errorf("--help does not list --%s", name)
 		}

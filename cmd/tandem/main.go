@@ -44,7 +44,20 @@ func newLogger(cfg config, w io.Writer) *slog.Logger {
 
 func run(ctx context.Context, cfg config, logw io.Writer) error {
 	logger := newLogger(cfg, logw)
-	s, err := app.New(ctx, cfg.app(), logger)
+	ac := cfg.app()
+	switch cfg.AuditLog {
+	case "off", "":
+	case "-":
+		ac.AuditLog = os.Stdout
+	default:
+		f, err := os.OpenFile(cfg.AuditLog, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			return fmt.Errorf("audit log: %w", err)
+		}
+		defer f.Close()
+		ac.AuditLog = f
+	}
+	s, err := app.New(ctx, ac, logger)
 	if err != nil {
 		return err
 	}

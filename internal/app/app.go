@@ -6,16 +6,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/tandem-cobrowse/tandem/demo"
+	"github.com/tandem-cobrowse/tandem/egress"
+	"github.com/tandem-cobrowse/tandem/metrics"
 	"github.com/tandem-cobrowse/tandem/proxy"
 	"github.com/tandem-cobrowse/tandem/renderer"
 	"github.com/tandem-cobrowse/tandem/stream"
@@ -36,14 +42,21 @@ type Config struct {
 	DialogTimeout  time.Duration
 	CallTimeout    time.Duration
 	AllowedOrigins []string
+	// AllowHosts opens internal destinations to sessions' browsers: host:port, host or
+	// CIDR entries (see egress.ParseAllowList). The demo site is allowed by itself.
+	AllowHosts []string
+	// AuditLog receives the audit log, one JSON object per line; nil discards it.
+	AuditLog io.Writer
 }
 
-// Server is the whole of Tandem wired together wired together: Chromium, sessions, API, UI, demo site.
+// Server is the whole of Tandem wired together: Chromium, sessions, API, UI, demo site.
 type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	browser  *renderer.Browser
 	registry *proxy.Registry
+	metrics  *metrics.Metrics
+	egress   *egress.Proxy
 	echo     *echo.Echo
 	demo     *http.Server
 	ln, dln  net.Listener
@@ -73,20 +86,37 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		s.demo = &http.Server{Handler: demo.Handler(logger.With("component", "demo")), ReadHeaderTimeout: 10 * time.Second}
 	}
 
+	allow, err := egress.ParseAllowList(strings.Join(cfg.AllowHosts, ","))
+	if err != nil {
+		return fail(fmt.Errorf("allow hosts: %w", err))
+	}
+	if s.dln != nil {
+		allow = append(allow, listenerEntries(s.dln.Addr().(*net.TCPAddr))...)
+	}
+	policy := egress.NewPolicy(allow, nil)
+	s.egress = egress.NewProxy(policy, egress.ProxyOptions{Logger: logger})
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.metrics = metrics.New(reg)
+	audit := proxy.NewAudit(cfg.AuditLog)
+
 	s.registry = proxy.NewRegistry(ctx, proxy.RegistryParams{
-		OpenTab: func(ctx context.Context, vp renderer.Viewport) (proxy.Tab, error) {
-			return browser.NewTab(ctx, vp)
-		},
+		OpenTab:     s.openTab,
+		CheckURL:    checkURL(policy),
 		MaxSessions: cfg.MaxSessions,
 		IdleTimeout: cfg.IdleTimeout,
 		CallTimeout: cfg.CallTimeout,
 		Viewport:    renderer.Viewport{Width: 1280, Height: 800, DPR: 1},
 		Logger:      logger,
+		Metrics:     s.metrics,
+		Audit:       audit,
 	})
 	api := proxy.NewAPI(proxy.APIParams{
-		Ctx:       ctx,
-		Registry:  s.registry,
-		Upgrader:  stream.NewUpgrader(stream.Options{AllowedOrigins: cfg.AllowedOrigins, Logger: logger}),
+		Ctx:      ctx,
+		Registry: s.registry,
+		Upgrader: stream.NewUpgrader(stream.Options{AllowedOrigins: cfg.AllowedOrigins, Logger: logger,
+			FrameDelivered: s.metrics.FramesDelivered.Inc, FrameSkipped: s.metrics.FramesSkipped.Inc}),
 		APIKey:    cfg.APIKey,
 		PublicURL: strings.TrimRight(cfg.PublicURL, "/"),
 		DemoURL:   demoURL,
@@ -100,6 +130,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 	e.Use(middleware.Recover())
 	e.Use(requestLog(logger))
 	api.Register(e)
+	e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()), api.RequireAPIKey)
 	uiHandler := echo.WrapHandler(ui.Handler())
 	e.GET("/", uiHandler)
 	e.GET("/s/:id", uiHandler)
@@ -115,6 +146,9 @@ func (s *Server) DemoURL() string {
 	}
 	return "http://" + s.dln.Addr().String() + "/"
 }
+
+// Metrics are the server's Prometheus collectors.
+func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
 
 // URL is the base URL the server answers on.
 func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
@@ -150,7 +184,59 @@ func (s *Server) Serve(ctx context.Context) error {
 	return err
 }
 
+// openTab opens a session's tab behind a proxy listener of its own, so what the
+// egress policy refuses is told to that session's participants.
+func (s *Server) openTab(ctx context.Context, sessionID string, vp renderer.Viewport, nav func(string) (bool, string)) (proxy.Tab, error) {
+	proxyURL, release, err := s.egress.Session(sessionID, func(r egress.Refusal) {
+		// The refusal arrives on a proxy connection's goroutine; the session may be busy.
+		go s.registry.NotifyEgressRefused(sessionID, r.Host, r.Reason)
+	})
+	if err != nil {
+		return nil, err
+	}
+	tab, err := s.browser.NewTab(ctx, vp, renderer.WithProxy(proxyURL), renderer.WithNavigationFilter(nav))
+	if err != nil {
+		release()
+		return nil, err
+	}
+	go func() {
+		<-tab.Done()
+		release()
+	}()
+	return tab, nil
+}
+
+// checkURL is the egress policy's verdict on a start URL, in proxy's terms.
+func checkURL(policy *egress.Policy) func(ctx context.Context, rawURL string) error {
+	return func(ctx context.Context, rawURL string) error {
+		err := policy.CheckURL(ctx, rawURL)
+		if errors.Is(err, egress.ErrBlocked) {
+			return fmt.Errorf("%w: %s", proxy.ErrEgressRefused, egress.Reason(err))
+		}
+		return err
+	}
+}
+
+// listenerEntries allow the demo site at the address it listens on; a wildcard
+// listener is reached on loopback as well.
+func listenerEntries(a *net.TCPAddr) []egress.AllowEntry {
+	ap := a.AddrPort()
+	ips := []netip.Addr{ap.Addr().Unmap()}
+	if ap.Addr().IsUnspecified() {
+		ips = append(ips, netip.IPv4Unspecified(), netip.IPv6Unspecified(),
+			netip.MustParseAddr("127.0.0.1"), netip.IPv6Loopback())
+	}
+	out := []egress.AllowEntry{{Host: "localhost", Port: int(ap.Port())}}
+	for _, ip := range ips {
+		out = append(out, egress.AllowEntry{Prefix: netip.PrefixFrom(ip, ip.BitLen()), Port: int(ap.Port())})
+	}
+	return out
+}
+
 func (s *Server) close() {
+	if s.egress != nil {
+		s.egress.Close()
+	}
 	if s.browser != nil {
 		_ = s.browser.Close()
 	}

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -156,7 +158,9 @@ func TestControlInRealBrowsers(t *testing.T) {
 	provider := httptest.NewServer(mux)
 	defer provider.Close()
 
-	srv := startServer(t, app.Config{})
+	// The provider is on loopback, which the egress policy refuses unless allowed.
+	var audit lockedBuffer
+	srv := startServer(t, app.Config{AuditLog: &audit, AllowHosts: []string{strings.TrimPrefix(provider.URL, "http://")}})
 	res, err := http.Post(srv.URL()+"/api/v1/sessions", "application/json", strings.NewReader(fmt.Sprintf(`{"url":%q}`, provider.URL)))
 	if err != nil {
 		t.Fatal(err)
@@ -204,6 +208,34 @@ func TestControlInRealBrowsers(t *testing.T) {
 	must(t, guest, "guest clicks with control", chromedp.Click(chromedp.ID("screen")))
 	waitHits(t, &hits, 3)
 	shot(t, guest, "guest")
+
+	// What happened is in /metrics and in the audit log.
+	res, err = http.Get(srv.URL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{"tandem_sessions 1", `tandem_participants{role="guest"} 1`, `tandem_participants{role="host"} 1`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	for _, name := range []string{"tandem_frames_produced_total", "tandem_frames_delivered_total", `tandem_input_events_accepted_total{kind="mouse"}`} {
+		if v := metricValue(string(body), name); v <= 0 {
+			t.Errorf("%s = %v, want > 0", name, v)
+		}
+	}
+	lines := audit.String()
+	for _, want := range []string{`"event":"session_created"`, `"event":"participant_joined"`, `"event":"control_requested"`,
+		`"event":"control_changed"`, `"action":"grant"`} {
+		if !strings.Contains(lines, want) {
+			t.Errorf("audit log lacks %s:\n%s", want, lines)
+		}
+	}
+	if strings.Contains(lines, tokenOf(created.Links["guest"])) || strings.Contains(lines, tokenOf(created.Links["host"])) {
+		t.Error("a token appears in the audit log")
+	}
 }
 
 // waitFrame waits until the viewer has drawn a frame from the server.
@@ -230,4 +262,36 @@ func void[T any](a chromedp.Action[T]) chromedp.Action[chromedp.Void] {
 		_, err := a(ctx, t)
 		return chromedp.Void{}, err
 	}
+}
+
+func tokenOf(link string) string { return link[strings.Index(link, "#token=")+len("#token="):] }
+
+// metricValue reads one sample of the Prometheus text format.
+func metricValue(body, name string) float64 {
+	for _, line := range strings.Split(body, "\n") {
+		if strings.HasPrefix(line, name+" ") {
+			var v float64
+			fmt.Sscan(strings.TrimPrefix(line, name+" "), &v)
+			return v
+		}
+	}
+	return -1
+}
+
+// lockedBuffer is written by the server and read by the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
