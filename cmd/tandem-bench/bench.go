@@ -74,6 +74,13 @@ func (b *bench) run(ctx context.Context) (report, error) {
 		return r, err
 	}
 
+	if b.o.Masked {
+		b.say("measuring the masked and unmasked audiences for %s", b.o.Duration)
+		if r.Masked, err = b.maskedWindow(ctx, host, viewers, b.o.Duration); err != nil {
+			return r, err
+		}
+	}
+
 	r.LoadMid = loadAverage()
 	b.say("timing %d inputs to the probe flip", b.o.Samples)
 	if r.Latency, err = measureLatency(ctx, host, pb, b.o.Samples, b.o.Spacing, sampleTimeout); err != nil {

@@ -34,6 +34,7 @@ type options struct {
 	Chromium      string
 	Strict        bool
 	Verbose       bool
+	Masked        bool
 }
 
 // errTargets is returned with -strict when a target is missed.
@@ -53,6 +54,7 @@ func main() {
 	flag.StringVar(&o.Chromium, "chromium", "", "Chromium executable (default: found by the renderer)")
 	flag.BoolVar(&o.Strict, "strict", false, "exit with status 2 when a target is missed")
 	flag.BoolVar(&o.Verbose, "v", false, "log the server at info level (default: warnings only)")
+	flag.BoolVar(&o.Masked, "masked", true, "compare the frames of the masked (guest) and unmasked (host) audiences")
 	flag.Parse()
 	if err := o.validate(); err != nil {
 		fmt.Fprintln(os.Stderr, "tandem-bench:", err)

@@ -50,6 +50,7 @@ type report struct {
 	ChromeCPU      float64 // % of one core
 	Usage          usage   // at the end of the window
 	Before, After  usage   // around the extra sessions
+	Masked         maskedResult
 }
 
 func (r report) minPct() float64 { return slices.Min(r.ViewerPcts) }
@@ -64,7 +65,7 @@ func (r report) ttffMedian() time.Duration {
 
 func (r report) deliveryPass() bool { return r.Dropped == 0 && r.minPct() >= targetDeliveredPct }
 func (r report) ttffPass() bool     { return r.ttffMedian() < targetFirstFrame }
-func (r report) passed() bool       { return r.deliveryPass() && r.ttffPass() }
+func (r report) passed() bool       { return r.deliveryPass() && r.ttffPass() && r.Masked.pass() }
 
 func (r report) print(w io.Writer) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
@@ -126,12 +127,15 @@ func (r report) print(w io.Writer) {
 	p("   %d sessions on %s with one viewer each; Chromium processes %d → %d",
 		r.Extra, r.ExtraPage, r.Before.ChromeProcs, r.After.ChromeProcs)
 
+	r.Masked.print(w)
+
 	p("")
 	p("Targets:")
 	p("  viewers receive ≥%.0f%% of produced frames: %s (min %.1f%%%s)", targetDeliveredPct,
 		passFail(r.deliveryPass()), r.minPct(), dropNote(r.Dropped))
 	p("  time to first frame < %s: %s (median %s, max %s)", targetFirstFrame, passFail(r.ttffPass()),
 		r.ttffMedian().Round(time.Millisecond), r.ttffMax().Round(time.Millisecond))
+	r.Masked.printTarget(w)
 }
 
 func (r report) ttffMax() time.Duration {
