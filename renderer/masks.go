@@ -93,6 +93,8 @@ type maskTracker struct {
 	snaps     []maskSnap    // of frames the screencast goroutine has not taken
 	snapAdded chan struct{} // closed and replaced whenever a snap is added
 
+	onKnown func() // told of every OK report; must not block
+
 	setMu     sync.Mutex // serialises SetMaskSelectors
 	installed bool
 	scriptID  page.ScriptIdentifier
@@ -132,6 +134,9 @@ func (m *maskTracker) report(payload string) {
 	}
 	m.navigated = false
 	m.hist = append(m.hist, &r)
+	if r.OK && m.onKnown != nil {
+		m.onKnown()
+	}
 	if len(m.hist) > maskHistory {
 		m.hist = slices.Clone(m.hist[len(m.hist)-maskHistory:])
 	}
@@ -226,6 +231,13 @@ func (m *maskTracker) take(ctx context.Context, ev *page.EventScreencastFrame) m
 			return maskSnap{}
 		}
 	}
+}
+
+// configured reports whether selectors were ever set.
+func (m *maskTracker) configured() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.cfg > 0
 }
 
 func (m *maskTracker) focused() []string {

@@ -52,6 +52,7 @@ func (t *Tab) screencast(frames iter.Seq2[page.EventScreencastFrame, error]) {
 			Timestamp: ts,
 			Masks:     maskState(snap, m, ts),
 		}
+		t.frameWithheld(!f.Masks.Known && t.masks.configured())
 		if f.Width > 0 && f.Height > 0 {
 			t.geom.Store(&geometry{f.Width, f.Height})
 			t.hadFrame.Store(true)

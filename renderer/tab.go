@@ -50,7 +50,9 @@ type Tab struct {
 	inputMu   sync.Mutex // serialises input, guards held
 	held      heldInput
 	dialogSeq atomic.Uint64
-	masks     maskTracker // see masks.go
+	masks     maskTracker   // see masks.go
+	stale     atomic.Bool   // the newest frame's mask boxes were unknown (refresh.go)
+	refresh   chan struct{} // asks the refresher for a fresh frame
 }
 
 type geometry struct{ w, h float64 }
@@ -74,16 +76,18 @@ func (b *Browser) newTab(ctx context.Context, vp Viewport, cfg Config, opts ...T
 		return nil, err
 	}
 	t := &Tab{
-		cfg:    cfg,
-		log:    b.log,
-		cb:     inst.cb,
-		frames: make(chan Frame, 1),
-		events: make(chan Event, eventBuffer),
-		done:   make(chan struct{}),
-		q:      newQueue(),
-		vp:     vp.clamp(),
+		cfg:     cfg,
+		log:     b.log,
+		cb:      inst.cb,
+		frames:  make(chan Frame, 1),
+		refresh: make(chan struct{}, 1),
+		events:  make(chan Event, eventBuffer),
+		done:    make(chan struct{}),
+		q:       newQueue(),
+		vp:      vp.clamp(),
 	}
 	t.geom.Store(&geometry{float64(t.vp.Width), float64(t.vp.Height)})
+	t.masks.onKnown = t.masksKnown
 	t.ctx, t.cancel = chromedp.NewContext(inst.root,
 		chromedp.WithNewBrowserContext(o.browserContextOptions()...),
 		// Ordered, from the first message: the loop sees every event.
@@ -165,9 +169,10 @@ func (t *Tab) setup(ctx context.Context, o tabOptions) error {
 		t.wg.Add(1)
 		go t.navFilter(paused, o.navFilter)
 	}
-	t.wg.Add(2)
+	t.wg.Add(3)
 	go t.screencast(frames)
 	go t.loop()
+	go t.refresher()
 	go t.watch(detached)
 	t.vpMu.Lock()
 	err = t.startScreencast(cctx, t.vp)

@@ -1,0 +1,56 @@
+package renderer
+
+import (
+	"context"
+	"time"
+)
+
+// refreshPause bounds how often a withheld picture asks Chromium for a fresh frame.
+const refreshPause = 150 * time.Millisecond
+
+// A frame whose mask boxes were not known is withheld from masked audiences. On a page
+// that then goes quiet Chromium sends no further frame, and masked viewers would keep an
+// old picture (or none). So once the tracker's boxes are known again, the screencast is
+// restarted, which makes Chromium send the current picture, now with known boxes.
+
+// frameWithheld notes that the newest frame had unknown boxes.
+func (t *Tab) frameWithheld(unknown bool) { t.stale.Store(unknown) }
+
+// masksKnown is called by the tracker when an OK report arrives; it must not block.
+func (t *Tab) masksKnown() {
+	if !t.stale.Load() {
+		return
+	}
+	select {
+	case t.refresh <- struct{}{}:
+	default:
+	}
+}
+
+// refresher restarts the screencast when asked, at most every refreshPause.
+func (t *Tab) refresher() {
+	defer t.wg.Done()
+	for {
+		select {
+		case <-t.ctx.Done():
+			return
+		case <-t.refresh:
+		}
+		select {
+		case <-t.ctx.Done():
+			return
+		case <-time.After(refreshPause):
+		}
+		if !t.stale.Load() {
+			continue // a known frame came by itself meanwhile
+		}
+		ctx, cancel := context.WithTimeout(t.ctx, t.cfg.CallTimeout)
+		t.vpMu.Lock()
+		err := t.startScreencast(ctx, t.vp)
+		t.vpMu.Unlock()
+		cancel()
+		if err != nil && t.ctx.Err() == nil {
+			t.log.Debug("refreshing the screencast", "err", err)
+		}
+	}
+}
