@@ -171,8 +171,11 @@ type client struct {
 	msgs   []map[string]any
 	frames atomic.Int64
 	last   stream.FrameHeader
-	closed chan struct{}
-	wmu    sync.Mutex
+	// lastJPEG is the newest picture; onFrame, when set, sees every frame (under mu).
+	lastJPEG []byte
+	onFrame  func(stream.FrameHeader, []byte)
+	closed   chan struct{}
+	wmu      sync.Mutex
 }
 
 func (h *harness) join(id, tok, name string) *client {
@@ -213,13 +216,16 @@ func (c *client) read() {
 			return
 		}
 		if kind == websocket.BinaryMessage {
-			h, _, err := stream.ParseFrame(data)
+			h, jpg, err := stream.ParseFrame(data)
 			if err != nil {
 				c.t.Errorf("bad frame: %v", err)
 				return
 			}
 			c.mu.Lock()
-			c.last = h
+			c.last, c.lastJPEG = h, jpg
+			if c.onFrame != nil {
+				c.onFrame(h, jpg)
+			}
 			c.mu.Unlock()
 			c.frames.Add(1)
 			continue

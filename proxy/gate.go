@@ -25,6 +25,7 @@ const (
 	RefusedNoControl  Refusal = "no_control"       // the sender does not hold control
 	RefusedKind       Refusal = "kind_not_allowed" // the role may not send this kind of event
 	RefusedRate       Refusal = "rate_limited"     // over the sender's rate limit
+	RefusedMasked     Refusal = "masked_field"     // typing into a field masked from the sender
 )
 
 // Message is the text a participant is shown, once, when its input is refused.
@@ -38,6 +39,8 @@ func (r Refusal) Message() string {
 		return "Your role may not do that in this session."
 	case RefusedRate:
 		return "Too much input at once; some of it was dropped."
+	case RefusedMasked:
+		return "This field is hidden from your role, so you cannot type into it."
 	}
 	return ""
 }
@@ -67,6 +70,30 @@ func Judge(actor Actor, controller ParticipantID, kind InputKind, withinRate boo
 	}
 	if !withinRate {
 		return RefusedRate
+	}
+	return Accepted
+}
+
+// navigationKeys move focus or the caret without changing a field's content; they stay
+// allowed in a masked field, so a participant can always leave it.
+var navigationKeys = map[string]bool{
+	"Tab": true, "Escape": true, "ArrowUp": true, "ArrowDown": true, "ArrowLeft": true, "ArrowRight": true,
+	"Home": true, "End": true, "PageUp": true, "PageDown": true, "Shift": true, "Control": true, "Alt": true, "Meta": true,
+}
+
+// JudgeMaskedFocus refuses what would type into, or copy out of, the focused element when
+// it is masked from the sender. It is a pure function, applied after Judge.
+func JudgeMaskedFocus(kind InputKind, key string, focusMasked bool) Refusal {
+	if !focusMasked {
+		return Accepted
+	}
+	switch kind {
+	case InputText, InputComposition, InputCopy:
+		return RefusedMasked
+	case InputKey:
+		if !navigationKeys[key] {
+			return RefusedMasked
+		}
 	}
 	return Accepted
 }

@@ -140,3 +140,28 @@ func TestMaskSelectorsFollowSeeMasked(t *testing.T) {
 		t.Fatalf("agent selectors = %q", r.Agent.MaskSelectors())
 	}
 }
+
+func TestJudgeMaskedFocus(t *testing.T) {
+	cases := []struct {
+		kind   InputKind
+		key    string
+		masked bool
+		want   Refusal
+	}{
+		{InputText, "", true, RefusedMasked},
+		{InputComposition, "", true, RefusedMasked},
+		{InputCopy, "", true, RefusedMasked},
+		{InputKey, "a", true, RefusedMasked},
+		{InputKey, "Backspace", true, RefusedMasked},
+		{InputKey, "Tab", true, Accepted}, // a participant can always leave the field
+		{InputKey, "Escape", true, Accepted},
+		{InputMouse, "", true, Accepted},
+		{InputText, "", false, Accepted},
+		{InputKey, "a", false, Accepted},
+	}
+	for _, tc := range cases {
+		if got := JudgeMaskedFocus(tc.kind, tc.key, tc.masked); got != tc.want {
+			t.Errorf("JudgeMaskedFocus(%s, %q, %v) = %q, want %q", tc.kind, tc.key, tc.masked, got, tc.want)
+		}
+	}
+}

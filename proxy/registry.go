@@ -23,6 +23,7 @@ type RegistryParams struct {
 	Logger      *slog.Logger
 	Metrics     *metrics.Metrics
 	Audit       *Audit
+	JPEGQuality int // of masked pictures; 0 = 80
 	// ProbeInterval is how often each session checks that its tab is alive; 0 = 5 s.
 	ProbeInterval time.Duration
 	// CheckURL, if set, decides whether a session may start at a URL (the egress
@@ -90,7 +91,25 @@ func (r *Registry) Create(ctx context.Context, startURL string, rules Rules, bas
 	id := newSecret(16)
 	openCtx, cancel := context.WithTimeout(ctx, r.p.CallTimeout)
 	defer cancel()
-	tab, err := r.p.OpenTab(openCtx, id, r.p.Viewport, rules.Navigation.Allows)
+	masks := rules.maskUnion()
+	open := func(ctx context.Context) (Tab, error) {
+		tab, err := r.p.OpenTab(ctx, id, r.p.Viewport, rules.Navigation.Allows)
+		if err != nil {
+			return nil, err
+		}
+		// Before the first page, so no frame of it goes out unmasked.
+		if len(masks) > 0 {
+			if err := tab.SetMaskSelectors(ctx, masks); err != nil {
+				_ = tab.Close()
+				return nil, err
+			}
+		}
+		return tab, nil
+	}
+	tab, err := open(openCtx)
+	if errors.Is(err, renderer.ErrBadSelector) {
+		return Created{}, fmt.Errorf("%w: rules: %v", ErrBadRequest, err)
+	}
 	if err != nil {
 		return Created{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
@@ -111,9 +130,8 @@ func (r *Registry) Create(ctx context.Context, startURL string, rules Rules, bas
 	}
 	s := NewSession(r.ctx, SessionParams{
 		ID: id, Rules: rules, Tokens: tokens, Links: links, Tab: tab, StartURL: u,
-		Reopen: func(ctx context.Context) (Tab, error) {
-			return r.p.OpenTab(ctx, id, r.p.Viewport, rules.Navigation.Allows)
-		},
+		Reopen:      open,
+		JPEGQuality: r.p.JPEGQuality,
 		IdleTimeout: r.p.IdleTimeout, CallTimeout: r.p.CallTimeout, Logger: r.log,
 		Metrics: r.p.Metrics, Audit: r.p.Audit, OnEnd: r.forget, ProbeInterval: r.p.ProbeInterval,
 	})

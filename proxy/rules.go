@@ -50,6 +50,25 @@ func (r RoleRules) MaskSelectors() []string {
 	return append(append([]string{}, DefaultMaskSelectors...), r.Masks...)
 }
 
+// maskUnion is every selector masked for some role that views: what the tab must track.
+func (rs Rules) maskUnion() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range Roles {
+		rr := rs.For(r)
+		if !rr.View {
+			continue
+		}
+		for _, sel := range rr.MaskSelectors() {
+			if !seen[sel] {
+				seen[sel] = true
+				out = append(out, sel)
+			}
+		}
+	}
+	return out
+}
+
 // NavigationRules restrict where a session may go at all, by URL pattern (see MatchURL).
 // Deny wins over allow; an empty allow list allows everything not denied.
 type NavigationRules struct {

@@ -56,6 +56,7 @@ type SessionParams struct {
 	IdleTimeout   time.Duration // the session ends after this long with nobody connected
 	CallTimeout   time.Duration // bound of every call into the tab
 	ProbeInterval time.Duration // how often the tab's liveness is probed; 0 = 5 s
+	JPEGQuality   int           // of masked pictures; 0 = 80
 	Logger        *slog.Logger
 	Metrics       *metrics.Metrics
 	Audit         *Audit
@@ -106,7 +107,12 @@ type state struct {
 	roleCount    map[Role]int
 	control      Control
 	page         renderer.PageState
-	lastFrame    *stream.Frame
+	lastRaw      *renderer.Frame // the newest frame, for joiners' first picture
+	plain        *stream.Frame   // the newest frame prepared for the unmasked audience
+	plainSeq     uint64
+	audiences    map[audienceID]*audience
+	prevURL      string
+	urlChangedAt time.Time
 	dialog       *renderer.DialogOpened
 	refused      map[Refusal]int
 	idle         *time.Timer
@@ -153,6 +159,9 @@ func NewSession(ctx context.Context, p SessionParams) *Session {
 	if p.ProbeInterval <= 0 {
 		p.ProbeInterval = 5 * time.Second
 	}
+	if p.JPEGQuality <= 0 {
+		p.JPEGQuality = 80
+	}
 	if p.Metrics == nil {
 		p.Metrics = metrics.NewUnregistered()
 	}
@@ -174,6 +183,7 @@ func NewSession(ctx context.Context, p SessionParams) *Session {
 		done:      make(chan struct{}),
 		st: state{
 			participants: map[ParticipantID]*participant{},
+			audiences:    map[audienceID]*audience{},
 			roleCount:    map[Role]int{},
 			refused:      map[Refusal]int{},
 		},
@@ -490,8 +500,8 @@ func (s *Session) join(conn Conn, role Role, hello stream.ClientMessage) Partici
 	if s.st.dialog != nil {
 		_ = conn.Send(dialogFor(s.st.dialog))
 	}
-	if s.st.lastFrame != nil && s.rules.For(role).View {
-		conn.SendFrame(s.st.lastFrame)
+	if s.rules.For(role).View {
+		s.firstFrame(p)
 	}
 	return p.id
 }
@@ -623,14 +633,33 @@ func (s *Session) handle(p *participant, m stream.ClientMessage) {
 	}
 }
 
+// focusMasked reports whether the tab's focused element is masked from role.
+func (s *Session) focusMasked(role Role) bool {
+	sel := s.rules.For(role).MaskSelectors()
+	if len(sel) == 0 || s.st.tab == nil {
+		return false
+	}
+	for _, f := range s.st.tab.FocusedMatches() {
+		for _, m := range sel {
+			if f == m {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func (s *Session) actor(p *participant) Actor {
 	return Actor{ID: p.id, Role: p.role, Rules: s.rules.For(p.role)}
 }
 
 // admit runs the gate; a refusal is counted and told to the sender once per reason.
-func (s *Session) admit(p *participant, kind InputKind, coalesced bool) bool {
+func (s *Session) admit(p *participant, kind InputKind, key string, coalesced bool) bool {
 	within := coalesced || p.limiter.Allow()
 	verdict := Judge(s.actor(p), s.st.control.Controller, kind, within)
+	if verdict == Accepted {
+		verdict = JudgeMaskedFocus(kind, key, s.focusMasked(p.role))
+	}
 	if verdict == Accepted {
 		if kind != InputPointer {
 			s.metrics.InputAccepted.WithLabelValues(string(kind)).Inc()
@@ -650,7 +679,7 @@ func (s *Session) admit(p *participant, kind InputKind, coalesced bool) bool {
 
 func (s *Session) input(p *participant, m stream.ClientMessage) {
 	move := m.Type == "mouse" && m.Action == "move"
-	if !s.admit(p, InputKind(m.Type), move) {
+	if !s.admit(p, InputKind(m.Type), m.Key, move) {
 		return
 	}
 	g := &s.st.gesture
@@ -722,7 +751,7 @@ func (s *Session) input(p *participant, m stream.ClientMessage) {
 }
 
 func (s *Session) pointer(p *participant, m stream.ClientMessage) {
-	if !s.admit(p, InputPointer, true) {
+	if !s.admit(p, InputPointer, "", true) {
 		return
 	}
 	visible := m.Visible == nil || *m.Visible
@@ -878,11 +907,17 @@ func (s *Session) applyViewport(p *participant) {
 	}
 	v := *p.viewport
 	vp := renderer.Viewport{Width: v.Width, Height: v.Height, DPR: v.DPR, Mobile: v.Mobile, Touch: v.Touch}
+	if len(s.rules.maskUnion()) > 0 {
+		// Mobile emulation shrinks a page without a viewport meta tag to fit (a page scale
+		// below 1), and the mask boxes cannot be placed then: masked viewers would get no
+		// picture. A phone-sized desktop layout, with touch, keeps the scale at 1.
+		vp.Mobile = false
+	}
 	s.enqueue(injectOp{run: func(ctx context.Context, tab Tab) error { return tab.SetViewport(ctx, vp) }})
 }
 
 func (s *Session) navigate(p *participant, m stream.ClientMessage) {
-	if !s.admit(p, InputNavigate, false) {
+	if !s.admit(p, InputNavigate, "", false) {
 		return
 	}
 	var run func(context.Context, Tab) error
@@ -916,7 +951,7 @@ func (s *Session) navigate(p *participant, m stream.ClientMessage) {
 }
 
 func (s *Session) answerDialog(p *participant, m stream.ClientMessage) {
-	if !s.admit(p, InputDialog, false) {
+	if !s.admit(p, InputDialog, "", false) {
 		return
 	}
 	if s.st.dialog == nil || s.st.dialog.ID != m.ID {
@@ -937,17 +972,46 @@ func (s *Session) answerDialog(p *participant, m stream.ClientMessage) {
 
 func (s *Session) onFrame(f renderer.Frame) {
 	s.metrics.FramesProduced.Inc()
-	fr, err := stream.NewFrame(stream.FrameHeader{Seq: f.Seq, Width: f.Width, Height: f.Height,
-		ScrollX: f.ScrollX, ScrollY: f.ScrollY, TS: f.Timestamp.UnixMilli()}, f.JPEG)
-	if err != nil {
-		s.log.Warn("preparing frame", "err", err)
-		return
-	}
-	s.st.lastFrame = fr
+	s.drainEvents() // judge the frame by the newest page state
+	s.st.lastRaw = &f
+	served := map[audienceID]bool{}
 	for _, id := range s.st.order {
 		p := s.st.participants[id]
-		if p.conn != nil && s.rules.For(p.role).View {
-			p.conn.SendFrame(fr)
+		if p.conn == nil || !s.rules.For(p.role).View {
+			continue
+		}
+		if aud := s.audienceOf(p.role); !served[aud] {
+			served[aud] = true
+			s.serve(aud, f)
+		}
+	}
+}
+
+// firstFrame gives a joiner its audience's newest picture at once, and a picture of the
+// newest frame if the audience has none of it yet (nobody of it was watching).
+func (s *Session) firstFrame(p *participant) {
+	id := s.audienceOf(p.role)
+	a := s.audience(id)
+	if a.last != nil {
+		p.conn.SendFrame(a.last)
+	}
+	if s.st.lastRaw != nil && (a.last == nil || a.lastSeq < s.st.lastRaw.Seq) {
+		s.serve(id, *s.st.lastRaw)
+	}
+}
+
+// drainEvents handles the tab's pending events.
+func (s *Session) drainEvents() {
+	for {
+		select {
+		case ev, ok := <-s.st.events:
+			if !ok {
+				s.st.events = nil
+				return
+			}
+			s.onEvent(ev)
+		default:
+			return
 		}
 	}
 }
@@ -955,6 +1019,9 @@ func (s *Session) onFrame(f renderer.Frame) {
 func (s *Session) onEvent(ev renderer.Event) {
 	switch ev := ev.(type) {
 	case renderer.PageState:
+		if ev.URL != s.st.page.URL {
+			s.st.prevURL, s.st.urlChangedAt = s.st.page.URL, s.now()
+		}
 		s.st.page = ev
 		s.broadcastState()
 	case renderer.DialogOpened:

@@ -26,6 +26,8 @@ type Tab interface {
 	SelectedText(ctx context.Context) (string, error)
 	AnswerDialog(ctx context.Context, id string, accept bool, promptText string) error
 	Alive(ctx context.Context) error
+	SetMaskSelectors(ctx context.Context, selectors []string) error
+	FocusedMatches() []string
 	Close() error
 }
 

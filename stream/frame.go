@@ -19,6 +19,11 @@ type FrameHeader struct {
 	ScrollX float64 `json:"scrollX"`
 	ScrollY float64 `json:"scrollY"`
 	TS      int64   `json:"ts"`
+	// Masked is true when boxes were painted over this picture for the viewer's role.
+	Masked bool `json:"masked,omitempty"`
+	// Hidden is true when the page is hidden from the viewer's role: the picture is a
+	// blank placeholder and the viewer shows a notice instead.
+	Hidden bool `json:"hidden,omitempty"`
 }
 
 // Frame is one screencast frame as a binary WebSocket message, encoded once and written

@@ -111,6 +111,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		Logger:      logger,
 		Metrics:     s.metrics,
 		Audit:       audit,
+		JPEGQuality: cfg.JPEGQuality,
 	})
 	api := proxy.NewAPI(proxy.APIParams{
 		Ctx:      ctx,

@@ -63,6 +63,9 @@ export class Screen {
       this.wrap.hidden = false;
       this.placeholder.hidden = true;
     }
+    const hd = this.header || {};
+    $('#hidden-note').hidden = !hd.hidden;
+    $('#masked-note').hidden = !hd.masked || !!hd.hidden;
     this.layout();
   }
 
