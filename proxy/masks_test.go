@@ -6,6 +6,7 @@ import (
 	"image/jpeg"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/tandem-cobrowse/tandem/proxy"
@@ -134,7 +135,15 @@ func TestHiddenPageRule(t *testing.T) {
 		return guest.last.Seq > 0 && !guest.last.Hidden
 	})
 	host.send(map[string]any{"type": "navigate", "url": page.URL + "/checkout"})
-	guest.state(func(m map[string]any) bool { return m["title"] == "Checkout" })
+	host.state(func(m map[string]any) bool { return m["title"] == "Checkout" })
+	guest.state(func(m map[string]any) bool { return m["title"] == "Hidden page" && m["url"] == "" })
+	guest.mu.Lock()
+	for _, m := range guest.msgs {
+		if m["type"] == "state" && (m["title"] == "Checkout" || strings.Contains(fmt.Sprint(m["url"]), "/checkout")) {
+			t.Errorf("the guest learnt the hidden page's address or title: %v", m)
+		}
+	}
+	guest.mu.Unlock()
 	eventually(t, "the guest's picture of the checkout is hidden", func() bool {
 		guest.mu.Lock()
 		defer guest.mu.Unlock()

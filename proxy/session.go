@@ -1066,11 +1066,35 @@ func (s *Session) broadcast(v any) {
 	}
 }
 
+// broadcastState tells everyone the session's state. A role the current page is hidden
+// from does not learn its address or title either.
 func (s *Session) broadcastState() {
 	if s.st.ended {
 		return
 	}
-	s.broadcast(s.stateMsg())
+	m := s.stateMsg()
+	full, err := json.Marshal(m)
+	if err != nil {
+		return
+	}
+	var masked []byte
+	for _, id := range s.st.order {
+		p := s.st.participants[id]
+		if p.conn == nil {
+			continue
+		}
+		if !s.pageHidden(s.rules.For(p.role)) {
+			_ = p.conn.SendText(full)
+			continue
+		}
+		if masked == nil {
+			h := m
+			h.URL, h.Title = "", "Hidden page"
+			h.Tabs = []tabInfo{{ID: "t1", Title: h.Title, Active: true}}
+			masked, _ = json.Marshal(h)
+		}
+		_ = p.conn.SendText(masked)
+	}
 }
 
 func (s *Session) stateMsg() stateMsg {
