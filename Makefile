@@ -1,22 +1,25 @@
 # Two commands on a fresh machine: `make run` starts Tandem with its demo site,
 # `make test` runs every test against a real Chromium.
 GO ?= go
+# turbojpeg: masks are painted with libjpeg-turbo (cgo). TAGS= builds with image/jpeg only.
+TAGS ?= turbojpeg
+export TAGS
 
-.PHONY: run test build chromium bench vet
+.PHONY: run test build deps bench
 
-chromium:
-	@./scripts/ensure-chromium.sh
+deps:
+	@./scripts/ensure-deps.sh
 
-build:
-	$(GO) build -o bin/tandem ./cmd/tandem
+build: deps
+	$(GO) build -tags "$(TAGS)" -o bin/tandem ./cmd/tandem
 
-run: chromium build
+run: build
 	./bin/tandem
 
-test: chromium
-	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 12m ./...
+test: deps
+	$(GO) vet -tags "$(TAGS)" ./...
+	$(GO) test -tags "$(TAGS)" -race -count=1 -timeout 12m ./...
 
-bench: chromium
-	$(GO) test -run '^$$' -bench Fanout -benchmem ./stream/
-	$(GO) run ./cmd/tandem-bench
+bench: deps
+	$(GO) test -tags "$(TAGS)" -run '^$$' -bench 'Fanout|Paint' -benchmem ./stream/ ./mask/
+	$(GO) run -tags "$(TAGS)" ./cmd/tandem-bench -viewers 50

@@ -2,6 +2,7 @@ package mask
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -44,6 +45,31 @@ func Paint(jpg []byte, imgW, imgH int, frameW, frameH float64, boxes []renderer.
 		untouched.Add(1)
 		return jpg, nil
 	}
+	out, err := paintPlanes(jpg, imgW, imgH, px, quality)
+	var changed errSizeChanged
+	switch {
+	case err == nil:
+		paints.Add(1)
+		return out, nil
+	case errors.As(err, &changed):
+		// The JPEG's own size wins over what the caller believed.
+		return Paint(jpg, changed.w, changed.h, frameW, frameH, boxes, quality)
+	case !errors.Is(err, errNoFastCodec):
+		return nil, err
+	}
+	return paintGo(jpg, imgW, imgH, frameW, frameH, boxes, px, quality)
+}
+
+// errNoFastCodec: this build has only image/jpeg.
+var errNoFastCodec = errors.New("mask: no fast codec in this build")
+
+// errSizeChanged: the JPEG is not the size the caller said.
+type errSizeChanged struct{ w, h int }
+
+func (e errSizeChanged) Error() string { return fmt.Sprintf("mask: the picture is %dx%d", e.w, e.h) }
+
+// paintGo paints with image/jpeg: the portable path.
+func paintGo(jpg []byte, imgW, imgH int, frameW, frameH float64, boxes []renderer.Rect, px []image.Rectangle, quality int) ([]byte, error) {
 	img, err := jpeg.Decode(bytes.NewReader(jpg))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadJPEG, err)

@@ -53,9 +53,18 @@ func (a *api) waitHealthy(ctx context.Context, timeout time.Duration) error {
 	return fmt.Errorf("%w: /healthz not OK after %s: %v", ErrServer, timeout, last)
 }
 
-// create opens a session on pageURL.
+// create opens a session on pageURL with the default rules.
 func (a *api) create(ctx context.Context, pageURL string) (session, error) {
-	body, _ := json.Marshal(map[string]string{"url": pageURL})
+	return a.createWith(ctx, pageURL, nil)
+}
+
+// createWith opens a session on pageURL with these rules (nil: the defaults).
+func (a *api) createWith(ctx context.Context, pageURL string, rules map[string]any) (session, error) {
+	req0 := map[string]any{"url": pageURL}
+	if rules != nil {
+		req0["rules"] = rules
+	}
+	body, _ := json.Marshal(req0)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.base+"/api/v1/sessions", bytes.NewReader(body))
 	if err != nil {
 		return session{}, fmt.Errorf("%w: %v", ErrAPI, err)

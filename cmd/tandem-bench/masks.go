@@ -80,7 +80,7 @@ func (m maskedResult) print(w io.Writer) {
 	if m.Paint.Painted > 0 {
 		per = m.Paint.Time / time.Duration(m.Paint.Painted)
 	}
-	p("   painting: %d frames painted, %d passed through (no box in view) in %s;", m.Paint.Painted, m.Paint.Untouched,
+	p("   painting ("+mask.Codec+"): %d frames painted, %d passed through (no box in view) in %s;", m.Paint.Painted, m.Paint.Untouched,
 		m.Window.Round(time.Millisecond))
 	p("   server CPU %s per painted frame (decode, paint, encode; once per audience, shared by its viewers)",
 		per.Round(10*time.Microsecond))
