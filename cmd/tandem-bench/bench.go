@@ -76,7 +76,6 @@ func (b *bench) run(ctx context.Context) (report, error) {
 		return r, err
 	}
 
-
 	r.LoadMid = loadAverage()
 	b.say("timing %d inputs to the probe flip", b.o.Samples)
 	if r.Latency, err = measureLatency(ctx, host, pb, b.o.Samples, b.o.Spacing, sampleTimeout); err != nil {
