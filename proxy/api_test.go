@@ -180,21 +180,18 @@ type client struct {
 
 func (h *harness) join(id, tok, name string) *client {
 	h.t.Helper()
-	u := "ws" + strings.TrimPrefix(h.srv.URL, "http") + "/api/v1/sessions/" + id + "/ws"
-	ws, _, err := websocket.DefaultDialer.Dial(u, http.Header{"Origin": {h.srv.URL}})
-	if err != nil {
-		h.t.Fatalf("dial: %v", err)
-	}
-	c := &client{t: h.t, ws: ws, closed: make(chan struct{})}
-	h.t.Cleanup(func() { ws.Close() })
-	go c.read()
-	c.send(map[string]any{"type": "hello", "token": tok, "name": name,
+	return h.dial(id, map[string]any{"type": "hello", "token": tok, "name": name,
 		"viewport": map[string]any{"width": 800, "height": 600, "dpr": 1}})
-	return c
 }
 
 // resume joins again as the participant whose welcome carried resumeToken.
 func (h *harness) resume(id, tok, resumeToken string) *client {
+	h.t.Helper()
+	return h.dial(id, map[string]any{"type": "hello", "token": tok, "resume": resumeToken})
+}
+
+// dial opens session id's WebSocket and sends hello.
+func (h *harness) dial(id string, hello map[string]any) *client {
 	h.t.Helper()
 	u := "ws" + strings.TrimPrefix(h.srv.URL, "http") + "/api/v1/sessions/" + id + "/ws"
 	ws, _, err := websocket.DefaultDialer.Dial(u, http.Header{"Origin": {h.srv.URL}})
@@ -204,7 +201,7 @@ func (h *harness) resume(id, tok, resumeToken string) *client {
 	c := &client{t: h.t, ws: ws, closed: make(chan struct{})}
 	h.t.Cleanup(func() { ws.Close() })
 	go c.read()
-	c.send(map[string]any{"type": "hello", "token": tok, "resume": resumeToken})
+	c.send(hello)
 	return c
 }
 

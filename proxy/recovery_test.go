@@ -133,9 +133,15 @@ func TestKilledChromiumRestartsAndSessionsRecover(t *testing.T) {
 	if err := proc.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
+	seqBefore := host.lastFrame().Seq
 	host.waitFor("notice", noticeCode("tab_recovered"))
 	before := host.frames.Load()
 	eventually(t, "frames from the restarted Chromium", func() bool { return host.frames.Load() > before })
+	// The new tab counts its frames from 1; the session's numbering goes on, or viewers
+	// would drop the new frames as stale.
+	if seq := host.lastFrame().Seq; seq <= seqBefore {
+		t.Fatalf("frame number went from %d to %d", seqBefore, seq)
+	}
 	host.state(func(m map[string]any) bool { return m["title"] == "Other page" })
 	if own.Process() == nil || own.Process().Pid == proc.Pid {
 		t.Fatal("Chromium was not restarted")

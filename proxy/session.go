@@ -107,6 +107,7 @@ type state struct {
 	roleCount    map[Role]int
 	control      Control
 	page         renderer.PageState
+	seq          uint64          // of the newest frame, across tabs
 	lastRaw      *renderer.Frame // the newest frame, for joiners' first picture
 	plain        *stream.Frame   // the newest frame prepared for the unmasked audience
 	plainSeq     uint64
@@ -972,6 +973,10 @@ func (s *Session) answerDialog(p *participant, m stream.ClientMessage) {
 
 func (s *Session) onFrame(f renderer.Frame) {
 	s.metrics.FramesProduced.Inc()
+	// The session numbers its frames itself: a recovered tab counts from 1 again, and
+	// viewers drop a frame whose number is not above the last one's.
+	s.st.seq++
+	f.Seq = s.st.seq
 	s.drainEvents() // judge the frame by the newest page state
 	s.st.lastRaw = &f
 	served := map[audienceID]bool{}

@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -287,19 +288,24 @@ func maskState(s maskSnap, meta *page.ScreencastFrameMetadata, ts time.Time) Mas
 		// One frame ahead at the same speed: compositor-driven motion
 		// (transforms, smooth scrolling) can run ahead of the main thread.
 		if newest.Moving && len(s.reports) >= 2 {
-			prev := s.reports[len(s.reports)-2].Boxes[sel]
+			older := s.reports[len(s.reports)-2]
+			prev := older.Boxes[sel]
 			cur := newest.Boxes[sel]
+			// Ahead at the same speed, as far as the frame is newer than the report (at
+			// least one step, plus one for safety): a busy main thread reports late, and
+			// compositor-driven motion runs ahead of it. The whole sweep is covered.
+			steps := 2.0
+			if dt := newest.T - older.T; dt > 0 {
+				if ahead := (float64(ts.UnixMicro())/1000 - newest.T) / dt; ahead > 1 {
+					steps = math.Ceil(ahead) + 1
+				}
+			}
 			if len(prev) == len(cur) {
 				for i := range cur {
 					if prev[i][4] != cur[i][4] {
 						continue
 					}
-					var b [5]float64
-					for k := range 4 {
-						b[k] = 2*cur[i][k] - prev[i][k]
-					}
-					b[4] = cur[i][4]
-					out = append(out, place(b))
+					out = append(out, place(sweep(prev[i], cur[i], steps)))
 				}
 			}
 		}
@@ -401,3 +407,16 @@ func (t *Tab) checkSelectors(ctx context.Context, sels []string) error {
 // FocusedMatches lists the selectors whose elements contain the focused
 // element, from the newest report; the gate uses it between frames.
 func (t *Tab) FocusedMatches() []string { return t.masks.focused() }
+
+// sweep is the box that covers cur and where it will be after steps more moves like the
+// one from prev to cur.
+func sweep(prev, cur [5]float64, steps float64) [5]float64 {
+	var ahead [5]float64
+	for k := range 4 {
+		ahead[k] = cur[k] + steps*(cur[k]-prev[k])
+	}
+	x0, y0 := math.Min(cur[0], ahead[0]), math.Min(cur[1], ahead[1])
+	x1 := math.Max(cur[0]+cur[2], ahead[0]+ahead[2])
+	y1 := math.Max(cur[1]+cur[3], ahead[1]+ahead[3])
+	return [5]float64{x0, y0, x1 - x0, y1 - y0, cur[4]}
+}

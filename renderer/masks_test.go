@@ -40,19 +40,28 @@ func TestMaskStatePlacesBoxesInTheFrame(t *testing.T) {
 		}
 	})
 
-	t.Run("a moving element is covered at its last positions and one step ahead", func(t *testing.T) {
+	t.Run("a moving element is covered at its last positions and swept ahead", func(t *testing.T) {
 		box := func(x float64) map[string][][5]float64 { return map[string][][5]float64{"a": {{x, 0, 10, 10, 1}}} }
 		s := maskSnap{sels: sels, known: true, reports: []*maskReport{
 			rep("d", 1, ms-32, true, box(0)), rep("d", 1, ms-16, true, box(20)), rep("d", 1, ms, true, box(40)),
 		}}
-		st := maskState(s, meta, now)
-		var xs []float64
-		for _, r := range st.Boxes["a"] {
-			xs = append(xs, r.X+moveMargin)
+		spans := func(st MaskState) [][2]float64 {
+			var out [][2]float64
+			for _, r := range st.Boxes["a"] {
+				out = append(out, [2]float64{r.X + moveMargin, r.X + r.W - moveMargin})
+			}
+			slices.SortFunc(out, func(a, b [2]float64) int { return int(a[0]-b[0])*1000 + int(a[1]-b[1]) })
+			return out
 		}
-		slices.Sort(xs)
-		if !slices.Equal(xs, []float64{0, 20, 40, 60}) {
-			t.Fatalf("x of boxes = %v, want 0 20 40 60", xs)
+		// A frame as new as the report: the last three positions, and two steps ahead.
+		if got, want := spans(maskState(s, meta, now)), [][2]float64{{0, 10}, {20, 30}, {40, 50}, {40, 90}}; !slices.Equal(got, want) {
+			t.Fatalf("spans = %v, want %v", got, want)
+		}
+		// A frame 50 ms newer (a main thread reporting late): swept as far as the element
+		// can have gone at its speed, 20 px per 16 ms, plus a step.
+		got := spans(maskState(s, meta, now.Add(50*time.Millisecond)))
+		if last := got[len(got)-1]; last[0] != 40 || last[1] < 40+10+20*50/16.0+20 {
+			t.Fatalf("sweep = %v, does not reach where the element can be", last)
 		}
 	})
 
