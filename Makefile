@@ -18,7 +18,9 @@ run: build
 
 test: deps
 	$(GO) vet -tags "$(TAGS)" ./...
-	$(GO) test -tags "$(TAGS)" -race -count=1 -timeout 12m ./...
+	# One package at a time: each drives its own Chromium, and on two cores packages side by
+	# side would starve each other's pages.
+	$(GO) test -tags "$(TAGS)" -race -count=1 -p 1 -timeout 12m ./...
 
 bench: deps
 	$(GO) test -tags "$(TAGS)" -run '^$$' -bench 'Fanout|Paint' -benchmem ./stream/ ./mask/

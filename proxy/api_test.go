@@ -70,7 +70,7 @@ func newProvider(t *testing.T) *provider {
 	mux.HandleFunc("/hang", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `<!doctype html><title>Hang</title><style>body{margin:0}</style>
 <button id=b style="position:fixed;inset:0;width:100%;height:100%">freeze</button>
-<script>b.onclick=()=>{for(;;){}}</script>`)
+<script>b.onclick=()=>{navigator.sendBeacon('/hit'); for(;;){}}</script>`)
 	})
 	mux.HandleFunc("/alert", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `<!doctype html><title>Alert</title><style>body{margin:0}</style>

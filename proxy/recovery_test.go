@@ -94,6 +94,7 @@ func TestHungTabIsFoundByTheProbeAndReopened(t *testing.T) {
 	eventually(t, "a frame", func() bool { return host.frames.Load() > 0 })
 
 	host.click(0.5, 0.5) // the page spins forever: no crash event, only silence
+	eventually(t, "the click reached the page", func() bool { return p.hits.Load() == 1 })
 	host.waitFor("notice", noticeCode("tab_recovering"))
 	host.waitFor("notice", noticeCode("tab_recovered"))
 	if n := opened.count(); n != 2 {
