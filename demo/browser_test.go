@@ -120,7 +120,8 @@ func TestInBrowser(t *testing.T) {
 
 	t.Run("the trail cam keeps animating", func(t *testing.T) {
 		ctx := tab(t, "/animated")
-		first, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("hiker").getAttribute("transform")`))
+		// Before the first animation frame the attribute may not be set yet.
+		first, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("hiker").getAttribute("transform") || ""`))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,25 +10,23 @@ import (
 // page with a hundred blocked images says so once.
 const egressNoticeEvery = 10 * time.Second
 
-// NotifyEgressRefused tells the participants of session sessionID that the egress
-// policy refused a connection to host, at most once per host every 10 seconds.
-// It never blocks for long and ignores sessions that are gone.
-// Every refusal is counted; the notice and the audit line are limited the same way, so a
-// page cannot flood either.
+// NotifyEgressRefused tells session sessionID that the egress policy refused a connection
+// to host. Every refusal is counted; the audit line is limited to one per session and host
+// every 10 seconds, so a page cannot flood the log. Participants are told by the session
+// (see egressRefused). It never blocks for long and ignores sessions that are gone.
 func (r *Registry) NotifyEgressRefused(sessionID, host, reason string) {
 	if r.p.Metrics != nil {
 		r.p.Metrics.EgressRefused.Inc()
 	}
-	if !r.egressNotices.allow(sessionID+"\x00"+host, time.Now()) {
-		return
+	if r.egressNotices.allow(sessionID+"\x00"+host, time.Now()) {
+		r.p.Audit.Record("egress_refused", sessionID, slog.String("host", host), slog.String("reason", reason))
 	}
-	r.p.Audit.Record("egress_refused", sessionID, slog.String("host", host), slog.String("reason", reason))
 	s, err := r.Get(sessionID)
 	if err != nil {
 		return
 	}
-	msg := notice("warning", "egress_refused", "Blocked "+host+": "+reason)
-	_ = s.exec(func() { s.broadcast(msg) })
+	now := time.Now()
+	_ = s.exec(func() { s.egressRefused(host, reason, now) })
 }
 
 // noticeLimiter remembers when each key was last let through.

@@ -87,6 +87,18 @@ func TestEgressNoticesAreRateLimitedPerHost(t *testing.T) {
 	}
 }
 
+func TestRefusalsBeforeAnyoneJoinedAreToldToTheFirstJoiner(t *testing.T) {
+	p := newProvider(t)
+	h := newHarness(t)
+	s := h.create(p.URL)
+	// The start page loads, and is refused things, before the host has joined.
+	h.reg.NotifyEgressRefused(s.ID, "169.254.169.254", "169.254.169.254 is a link-local address")
+	host := h.join(s.ID, token(s.Links["host"]), "Hana")
+	host.waitFor("notice", func(m map[string]any) bool {
+		return m["code"] == "egress_refused" && strings.Contains(fmt.Sprint(m["message"]), "169.254.169.254")
+	})
+}
+
 // count is the number of messages of type typ received so far that match.
 func (c *client) count(typ string, match func(map[string]any) bool) int {
 	c.mu.Lock()

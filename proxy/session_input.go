@@ -1,0 +1,324 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/tandem-cobrowse/tandem/renderer"
+	"github.com/tandem-cobrowse/tandem/stream"
+)
+
+func (s *Session) handle(p *participant, m stream.ClientMessage) {
+	switch m.Type {
+	case "mouse", "wheel", "key", "text", "composition", "touch", "copy":
+		s.input(p, m)
+	case "pointer":
+		s.pointer(p, m)
+	case "viewport":
+		vp := stream.Viewport{Width: m.Width, Height: m.Height, DPR: m.DPR, Mobile: m.Mobile, Touch: m.Touch}
+		p.viewport = &vp
+		if s.st.control.Controller == p.id {
+			s.applyViewport(p)
+		}
+	case "control":
+		s.control(p, m)
+	case "navigate", "history":
+		s.navigate(p, m)
+	case "dialog":
+		s.answerDialog(p, m)
+	case "tab":
+		if m.ID != "t1" {
+			_ = p.conn.Send(errMsg("not_found", "no such tab"))
+		}
+	case "hello":
+		_ = p.conn.Send(errMsg("bad_message", "already joined"))
+	default:
+		_ = p.conn.Send(errMsg("bad_message", "unknown message type "+quote(m.Type)))
+	}
+}
+
+// focusMasked reports whether the tab's focused element is masked from role.
+func (s *Session) focusMasked(role Role) bool {
+	sel := s.rules.For(role).MaskSelectors()
+	if len(sel) == 0 || s.st.tab == nil {
+		return false
+	}
+	for _, f := range s.st.tab.FocusedMatches() {
+		for _, m := range sel {
+			if f == m {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (s *Session) actor(p *participant) Actor {
+	return Actor{ID: p.id, Role: p.role, Rules: s.rules.For(p.role)}
+}
+
+// admit runs the gate; a refusal is counted and told to the sender once per reason.
+func (s *Session) admit(p *participant, kind InputKind, key string, coalesced bool) bool {
+	within := coalesced || p.limiter.Allow()
+	verdict := Judge(s.actor(p), s.st.control.Controller, kind, within)
+	if verdict == Accepted {
+		verdict = JudgeMaskedFocus(kind, key, s.focusMasked(p.role))
+	}
+	if verdict == Accepted {
+		if kind != InputPointer {
+			s.metrics.InputAccepted.WithLabelValues(string(kind)).Inc()
+		}
+		return true
+	}
+	s.st.refused[verdict]++
+	s.metrics.InputRefused.WithLabelValues(string(verdict)).Inc()
+	if !p.told[verdict] {
+		p.told[verdict] = true
+		n := notice("warning", "input_refused", verdict.Message())
+		n.Reason = verdict
+		_ = p.conn.Send(n)
+	}
+	return false
+}
+
+func (s *Session) input(p *participant, m stream.ClientMessage) {
+	move := m.Type == "mouse" && m.Action == "move"
+	if !s.admit(p, InputKind(m.Type), m.Key, move) {
+		return
+	}
+	g := &s.st.gesture
+	var op injectOp
+	switch m.Type {
+	case "mouse":
+		in := renderer.MouseInput{Action: m.Action, X: clamp01(m.X), Y: clamp01(m.Y), Button: m.Button,
+			Buttons: m.Buttons, ClickCount: m.ClickCount, Modifiers: m.Modifiers}
+		switch m.Action {
+		case "down":
+			g.buttons |= buttonBit(m.Button)
+		case "up":
+			g.buttons &^= buttonBit(m.Button)
+		case "move":
+		default:
+			_ = p.conn.Send(errMsg("bad_message", "mouse action must be move, down or up"))
+			return
+		}
+		op = injectOp{move: move, run: func(ctx context.Context, tab Tab) error { return tab.Mouse(ctx, in) }}
+		p.pointer = &pointerMsg{Type: "pointer", Participant: p.id, X: in.X, Y: in.Y, Visible: true}
+	case "wheel":
+		in := renderer.WheelInput{X: clamp01(m.X), Y: clamp01(m.Y), DeltaX: m.DeltaX, DeltaY: m.DeltaY, Modifiers: m.Modifiers}
+		op = injectOp{run: func(ctx context.Context, tab Tab) error { return tab.Wheel(ctx, in) }}
+	case "key":
+		in := renderer.KeyInput{Action: m.Action, Key: m.Key, Code: m.Code, Text: m.Text, KeyCode: m.KeyCode,
+			Modifiers: m.Modifiers, Location: m.Location, Repeat: m.Repeat}
+		if g.keys == nil {
+			g.keys = map[string]bool{}
+		}
+		name := m.Code // the key can change between down and up (Shift), the code cannot
+		if name == "" {
+			name = m.Key
+		}
+		switch m.Action {
+		case "down":
+			g.keys[name] = true
+		case "up":
+			delete(g.keys, name)
+		default:
+			_ = p.conn.Send(errMsg("bad_message", "key action must be down or up"))
+			return
+		}
+		op = injectOp{run: func(ctx context.Context, tab Tab) error { return tab.Key(ctx, in) }}
+	case "text":
+		text := m.Text
+		op = injectOp{run: func(ctx context.Context, tab Tab) error { return tab.InsertText(ctx, text) }}
+	case "composition":
+		text, a, b := m.Text, m.SelectionStart, m.SelectionEnd
+		op = injectOp{run: func(ctx context.Context, tab Tab) error { return tab.Compose(ctx, text, a, b) }}
+	case "touch":
+		in := renderer.TouchInput{Action: m.Action, Modifiers: m.Modifiers}
+		for _, t := range m.Touches {
+			in.Touches = append(in.Touches, renderer.TouchPoint{ID: t.ID, X: clamp01(t.X), Y: clamp01(t.Y)})
+		}
+		g.touching = len(in.Touches) > 0 && (m.Action == "start" || m.Action == "move" || m.Action == "end")
+		op = injectOp{run: func(ctx context.Context, tab Tab) error { return tab.Touch(ctx, in) }}
+	case "copy":
+		conn := p.conn
+		op = injectOp{run: func(ctx context.Context, tab Tab) error {
+			text, err := tab.SelectedText(ctx)
+			if err != nil {
+				return err
+			}
+			return conn.Send(clipboardMsg{Type: "clipboard", Text: text})
+		}}
+	}
+	s.enqueue(op)
+	s.settle()
+}
+
+func (s *Session) pointer(p *participant, m stream.ClientMessage) {
+	if !s.admit(p, InputPointer, "", true) {
+		return
+	}
+	visible := m.Visible == nil || *m.Visible
+	p.pointer = &pointerMsg{Type: "pointer", Participant: p.id, X: clamp01(m.X), Y: clamp01(m.Y), Visible: visible}
+	if !visible {
+		s.flushPointers()
+	}
+}
+
+// flushPointers relays the newest pointer of each participant: positions are coalesced,
+// so a fast pointer costs at most one message per participant per tick.
+func (s *Session) flushPointers() {
+	for _, id := range s.st.order {
+		p := s.st.participants[id]
+		if p.pointer == nil {
+			continue
+		}
+		s.broadcastPointer(*p.pointer)
+		p.pointer = nil
+	}
+}
+
+func (s *Session) broadcastPointer(m pointerMsg) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return
+	}
+	for _, id := range s.st.order {
+		p := s.st.participants[id]
+		if p.id != m.Participant && p.conn != nil && s.rules.For(p.role).View {
+			_ = p.conn.SendText(b)
+		}
+	}
+}
+
+func (s *Session) navigate(p *participant, m stream.ClientMessage) {
+	if !s.admit(p, InputNavigate, "", false) {
+		return
+	}
+	var run func(context.Context, Tab) error
+	switch {
+	case m.Type == "navigate":
+		u, err := ValidateURL(m.URL)
+		if err != nil {
+			_ = p.conn.Send(errMsg("invalid_url", err.Error()))
+			return
+		}
+		run = func(ctx context.Context, tab Tab) error { return tab.Navigate(ctx, u) }
+	case m.Action == "back":
+		run = func(ctx context.Context, tab Tab) error { return tab.GoBack(ctx) }
+	case m.Action == "forward":
+		run = func(ctx context.Context, tab Tab) error { return tab.GoForward(ctx) }
+	case m.Action == "reload":
+		run = func(ctx context.Context, tab Tab) error { return tab.Reload(ctx) }
+	default:
+		_ = p.conn.Send(errMsg("bad_message", "history action must be back, forward or reload"))
+		return
+	}
+	conn := p.conn
+	s.enqueue(injectOp{run: func(ctx context.Context, tab Tab) error {
+		// A page that cannot load is announced to everyone by the tab's NavigationFailed
+		// event; other failures are the sender's alone.
+		if err := run(ctx, tab); err != nil && !errors.Is(err, renderer.ErrNavigation) {
+			_ = conn.Send(notice("error", "navigation_failed", "Navigation failed: "+err.Error()))
+		}
+		return nil
+	}})
+}
+
+func (s *Session) answerDialog(p *participant, m stream.ClientMessage) {
+	if !s.admit(p, InputDialog, "", false) {
+		return
+	}
+	if s.st.dialog == nil || s.st.dialog.ID != m.ID {
+		_ = p.conn.Send(errMsg("not_found", "that dialog is no longer open"))
+		return
+	}
+	id, accept, text, tab := m.ID, m.Accept, m.PromptText, s.st.tab
+	// Not through the inject queue: while a dialog is open the page is blocked, and input
+	// queued before the answer would wait for it.
+	go func() {
+		ctx, cancel := context.WithTimeout(s.ctx, s.params.CallTimeout)
+		defer cancel()
+		if err := tab.AnswerDialog(ctx, id, accept, text); err != nil {
+			s.log.Debug("answer dialog", "err", err)
+		}
+	}()
+}
+
+// injectOp is one call into the tab, in order. Consecutive mouse moves are coalesced.
+type injectOp struct {
+	move bool
+	run  func(ctx context.Context, tab Tab) error
+}
+
+func (s *Session) enqueue(op injectOp) {
+	select {
+	case s.inject <- op:
+	default:
+		s.st.refused[RefusedRate]++
+		s.log.Warn("input queue full, event dropped")
+	}
+}
+
+// injectLoop owns the calls into the tab, so that the session goroutine never waits on
+// Chromium.
+func (s *Session) injectLoop() {
+	var next *injectOp
+	for {
+		var op injectOp
+		if next != nil {
+			op, next = *next, nil
+		} else {
+			select {
+			case op = <-s.inject:
+			case <-s.ctx.Done():
+				return
+			}
+		}
+		for op.move && next == nil {
+			select {
+			case n := <-s.inject:
+				if n.move {
+					op = n // a newer position replaces an older one not yet injected
+				} else {
+					next = &n
+				}
+				continue
+			default:
+			}
+			break
+		}
+		ref := s.liveTab.Load()
+		if ref == nil {
+			continue // the tab is being recovered; input meanwhile is dropped
+		}
+		ctx, cancel := context.WithTimeout(s.ctx, s.params.CallTimeout)
+		if err := op.run(ctx, ref.tab); err != nil && s.ctx.Err() == nil {
+			s.log.Debug("inject", "err", err)
+		}
+		cancel()
+	}
+}
+
+func clamp01(v float64) float64 {
+	switch {
+	case v < 0 || v != v:
+		return 0
+	case v > 1:
+		return 1
+	}
+	return v
+}
+
+func buttonBit(b string) int {
+	switch b {
+	case "left":
+		return 1
+	case "right":
+		return 2
+	case "middle":
+		return 4
+	}
+	return 0
+}
