@@ -16,10 +16,10 @@ build: deps
 run: build
 	./bin/tandem
 
+# Packages run one at a time (-p 1): each drives its own Chromium, and on two cores
+# packages side by side would starve each other's pages.
 test: deps
 	$(GO) vet -tags "$(TAGS)" ./...
-	# One package at a time: each drives its own Chromium, and on two cores packages side by
-	# side would starve each other's pages.
 	$(GO) test -tags "$(TAGS)" -race -count=1 -p 1 -timeout 12m ./...
 
 bench: deps
