@@ -48,7 +48,7 @@ const (
 	maskStale = 100 * time.Millisecond
 	// maskHistory reports are unioned while something moves: the picture
 	// may lag the newest layout by a commit or two.
-	maskHistory = 3
+	maskHistory = 8
 	// snapWait bounds how long a frame waits for its snapshot; the listener
 	// records it right after the frame is published, so this is only hit if
 	// the listener never ran.
@@ -287,8 +287,7 @@ func maskState(s maskSnap, meta *page.ScreencastFrameMetadata, ts time.Time) Mas
 		}
 		// One frame ahead at the same speed: compositor-driven motion
 		// (transforms, smooth scrolling) can run ahead of the main thread.
-		if newest.Moving && len(s.reports) >= 2 {
-			older := s.reports[len(s.reports)-2]
+		if older := lastDifferent(s.reports, sel); newest.Moving && older != nil {
 			prev := older.Boxes[sel]
 			cur := newest.Boxes[sel]
 			// Ahead at the same speed, as far as the frame is newer than the report (at
@@ -419,4 +418,20 @@ func sweep(prev, cur [5]float64, steps float64) [5]float64 {
 	x1 := math.Max(cur[0]+cur[2], ahead[0]+ahead[2])
 	y1 := math.Max(cur[1]+cur[3], ahead[1]+ahead[3])
 	return [5]float64{x0, y0, x1 - x0, y1 - y0, cur[4]}
+}
+
+// lastDifferent is the newest report before the newest one whose boxes for sel differ:
+// a moving box is reported at every measurement, two of which can fall in one frame, so
+// the report just before may show the same place and say nothing of the speed.
+func lastDifferent(reports []*maskReport, sel string) *maskReport {
+	if len(reports) < 2 {
+		return nil
+	}
+	cur := reports[len(reports)-1].Boxes[sel]
+	for i := len(reports) - 2; i >= 0; i-- {
+		if !slices.Equal(reports[i].Boxes[sel], cur) {
+			return reports[i]
+		}
+	}
+	return reports[len(reports)-2]
 }

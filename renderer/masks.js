@@ -16,6 +16,8 @@
 	let targets = []; // {el, sels:[i], frames:[iframe…], mode}
 	let foreign = []; // cross-origin iframes: their inside is unknown
 	let dirty = true, last = null, moving = false, armed = 0, looping = false, version = 0;
+	const STILL_AFTER = 500; // ms
+	let changedAt = -Infinity;
 	const observed = new WeakSet();
 	const mo = new MutationObserver(() => { dirty = true; measure(); arm(); });
 	const observe = (root) => {
@@ -141,14 +143,19 @@
 		} catch (e) {
 			out = {err: String(e)};
 		}
+		// A box counts as moving until it has kept still for STILL_AFTER; while it moves,
+		// every measurement is reported, so each frame has a fresh report to be judged by
+		// (two measurements within one frame must not make a moving box look still).
 		const key = JSON.stringify(out);
-		if (key === last) {
-			if (!moving) return;
-			moving = false;
-		} else {
-			moving = last !== null;
+		const now = performance.now();
+		const changed = key !== last;
+		if (changed) {
+			if (last !== null) changedAt = now;
 			last = key;
 		}
+		const nowMoving = now - changedAt < STILL_AFTER;
+		if (!changed && !nowMoving && !moving) return;
+		moving = nowMoving;
 		version++;
 		send(JSON.stringify({doc, cfg, v: version, t: performance.timeOrigin + performance.now(),
 			moving, ok: !out.err, err: out.err, boxes: out.boxes || {}, focused: out.focused || []}));
@@ -181,7 +188,7 @@
 
 	globalThis.__tandemMaskChild = (d) => { observe(d); rearm(); };
 	globalThis.__tandemMaskConfig = (c, s) => {
-		cfg = c; sels = s; dirty = true; last = null; moving = false;
+		cfg = c; sels = s; dirty = true; last = null; moving = false; changedAt = -Infinity;
 		measure();
 		arm();
 	};
