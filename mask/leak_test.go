@@ -170,6 +170,13 @@ func TestNoMaskedPixelLeaks(t *testing.T) {
 			setInterval(() => { const d = document.createElement('div'); d.className = 'm'; d.dataset.tandemMask = '';
 				d.style.cssText = 'position:absolute;left:' + (n*37 % 360) + 'px;top:' + (n*53 % 300) + 'px'; n++;
 				document.getElementById('c').replaceChildren(d); }, 120);</script>`,
+		"/inner-scroll": head + `<div id=sc style="position:fixed;inset:0;overflow:auto"><div style="height:4000px;position:relative">` + func() string {
+			var b strings.Builder
+			for i := range 12 {
+				fmt.Fprintf(&b, `<div class=m data-tandem-mask style="position:absolute;left:%dpx;top:%dpx"></div>`, 40+i*30, 100+i*300)
+			}
+			return b.String()
+		}() + `</div></div>`,
 		"/iframe": head + `<div style="height:300px"></div><iframe src="/inner" style="border:0;width:400px;height:300px"></iframe><div style="height:3000px"></div>`,
 		"/inner":  head + `<div style="height:100px"></div><div class=m data-tandem-mask></div>`,
 		"/nav-a":  head + `<div class=m data-tandem-mask style="margin:20px"></div><script>setTimeout(() => location.href = '/nav-b', 300)</script>`,
@@ -201,6 +208,12 @@ func TestNoMaskedPixelLeaks(t *testing.T) {
 	t.Run("element moved by requestAnimationFrame", func(t *testing.T) {
 		if known, total := run(t, srv, "/raf", idle); known*2 < total {
 			t.Fatalf("only %d of %d frames known", known, total)
+		}
+	})
+	t.Run("a scrolling element scrolled by the wheel", func(t *testing.T) {
+		known, total := run(t, srv, "/inner-scroll", func(ctx context.Context, tab *renderer.Tab) { wheel(ctx, tab, 120) })
+		if known*2 < total {
+			t.Fatalf("only %d of %d frames known while scrolling", known, total)
 		}
 	})
 	t.Run("elements inserted later", func(t *testing.T) {
