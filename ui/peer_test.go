@@ -125,7 +125,13 @@ func (c *peerConn) send(t *testing.T, v any) {
 // sendFrame writes a binary frame: kind 0x01, header length, JSON header, JPEG.
 func (c *peerConn) sendFrame(t *testing.T, seq int, width, height int, pic []byte) {
 	t.Helper()
-	hdr, _ := json.Marshal(map[string]any{"seq": seq, "width": width, "height": height, "scrollX": 0, "scrollY": 0, "ts": time.Now().UnixMilli()})
+	c.sendFrameWith(t, map[string]any{"seq": seq, "width": width, "height": height, "scrollX": 0, "scrollY": 0, "ts": time.Now().UnixMilli()}, pic)
+}
+
+// sendFrameWith writes a binary frame with the header fields given.
+func (c *peerConn) sendFrameWith(t *testing.T, header map[string]any, pic []byte) {
+	t.Helper()
+	hdr, _ := json.Marshal(header)
 	var b bytes.Buffer
 	b.WriteByte(0x01)
 	_ = binary.Write(&b, binary.BigEndian, uint32(len(hdr)))

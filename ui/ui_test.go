@@ -440,6 +440,18 @@ func TestViewerFollowsState(t *testing.T) {
 	waitJS(t, ctx, `document.getElementById('control-btn').textContent === 'Request control' && document.getElementById('address-input').disabled`)
 }
 
+func TestViewerShowsHiddenPagesAndMaskedFields(t *testing.T) {
+	ctx, c := joinWithFrame(t, guest, host.ID, host)
+	waitJS(t, ctx, `document.getElementById('hidden-note').hidden && document.getElementById('masked-note').hidden`)
+	pic := solidJPEG(t, 400, 250, color.RGBA{200, 200, 200, 255})
+	c.sendFrameWith(t, map[string]any{"seq": 2, "width": 1000, "height": 625, "masked": true}, pic)
+	waitJS(t, ctx, `!document.getElementById('masked-note').hidden && document.getElementById('hidden-note').hidden`)
+	c.sendFrameWith(t, map[string]any{"seq": 3, "width": 1000, "height": 625, "hidden": true}, pic)
+	waitJS(t, ctx, `!document.getElementById('hidden-note').hidden && document.getElementById('masked-note').hidden`)
+	c.sendFrameWith(t, map[string]any{"seq": 4, "width": 1000, "height": 625}, pic)
+	waitJS(t, ctx, `document.getElementById('hidden-note').hidden && document.getElementById('masked-note').hidden`)
+}
+
 func TestViewerDialog(t *testing.T) {
 	ctx, c := joinWithFrame(t, agent, agent.ID, host)
 	c.send(t, map[string]any{"type": "dialog", "id": "d1", "kind": "prompt", "message": "Coupon code?", "defaultPrompt": "SAVE10", "expiresAt": "2099-01-01T00:00:00Z"})
