@@ -123,7 +123,7 @@ type state struct {
 
 // gesture is what the controller holds down in the tab, from the input we injected.
 type gesture struct {
-	buttons  int
+	buttons  int64
 	keys     map[string]bool
 	touching bool
 }

@@ -95,9 +95,9 @@ func (s *Session) input(p *participant, m stream.ClientMessage) {
 			Buttons: m.Buttons, ClickCount: m.ClickCount, Modifiers: m.Modifiers}
 		switch m.Action {
 		case "down":
-			g.buttons |= buttonBit(m.Button)
+			g.buttons |= renderer.ButtonBit(m.Button)
 		case "up":
-			g.buttons &^= buttonBit(m.Button)
+			g.buttons &^= renderer.ButtonBit(m.Button)
 		case "move":
 		default:
 			_ = p.conn.Send(errMsg("bad_message", "mouse action must be move, down or up"))
@@ -309,16 +309,4 @@ func clamp01(v float64) float64 {
 		return 1
 	}
 	return v
-}
-
-func buttonBit(b string) int {
-	switch b {
-	case "left":
-		return 1
-	case "right":
-		return 2
-	case "middle":
-		return 4
-	}
-	return 0
 }

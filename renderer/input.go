@@ -275,10 +275,10 @@ func (t *Tab) ReleaseAll(ctx context.Context) error {
 	}
 	buttons := int64(0)
 	for b := range t.held.buttons {
-		buttons |= buttonBit(b)
+		buttons |= ButtonBit(b)
 	}
 	for b := range t.held.buttons {
-		buttons &^= buttonBit(b)
+		buttons &^= ButtonBit(b)
 		_, err := call(ctx, t, input.DispatchMouseEvent, input.DispatchMouseEventParams{
 			Type:       input.DispatchMouseEventTypeMouseReleased,
 			X:          t.held.x,
@@ -301,7 +301,9 @@ func (t *Tab) ReleaseAll(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func buttonBit(b string) int64 {
+// ButtonBit is the bit of a mouse button ("left", "right", "middle") in the buttons
+// mask of docs/protocol.md and of the Input domain; 0 for any other name.
+func ButtonBit(b string) int64 {
 	switch b {
 	case "left":
 		return 1
