@@ -15,6 +15,8 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/tandem-cobrowse/tandem/internal/testenv"
 )
 
 // chromiumPath finds Chromium for the browser tests: TANDEM_CHROMIUM, then chromium on
@@ -29,10 +31,7 @@ func chromiumPath(t *testing.T) string {
 			return p
 		}
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("Chromium not found (set TANDEM_CHROMIUM or install chromium)")
-	}
-	t.Skip("Chromium not found: install chromium or set TANDEM_CHROMIUM to run the browser tests")
+	testenv.Missing(t, "Chromium not found: install chromium or set TANDEM_CHROMIUM to run the browser tests")
 	return ""
 }
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tandem-cobrowse/tandem/internal/testenv"
 	"github.com/tandem-cobrowse/tandem/renderer"
 )
 
@@ -39,10 +40,7 @@ func TestMain(m *testing.M) {
 func needBrowser(t *testing.T) *renderer.Browser {
 	t.Helper()
 	if browserErr != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Chromium is required on CI: %v", browserErr)
-		}
-		t.Skipf("skipping: Chromium not available (%v)", browserErr)
+		testenv.Missing(t, "Chromium not available (%v)", browserErr)
 	}
 	return testBrowser
 }

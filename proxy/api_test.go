@@ -18,6 +18,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v4"
 
+	"github.com/tandem-cobrowse/tandem/internal/testenv"
 	"github.com/tandem-cobrowse/tandem/proxy"
 	"github.com/tandem-cobrowse/tandem/renderer"
 	"github.com/tandem-cobrowse/tandem/stream"
@@ -29,7 +30,7 @@ func TestMain(m *testing.M) {
 	ctx, cancel := context.WithCancel(context.Background())
 	path, err := renderer.FindChromium("")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
+		if testenv.UnderCI() {
 			fmt.Fprintln(os.Stderr, "Chromium is required under CI:", err)
 			os.Exit(1)
 		}

@@ -11,6 +11,8 @@ import (
 
 	jsonv2 "github.com/chromedp/cdproto/cdp/jsonv2"
 	"github.com/chromedp/cdproto/runtime"
+
+	"github.com/tandem-cobrowse/tandem/internal/testenv"
 )
 
 // One Chromium for the package; each test opens its own tabs.
@@ -46,10 +48,7 @@ func TestMain(m *testing.M) {
 func needBrowser(t *testing.T) *Browser {
 	t.Helper()
 	if browserErr != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Chromium is required on CI: %v", browserErr)
-		}
-		t.Skipf("skipping: Chromium not available (%v); install Debian's chromium", browserErr)
+		testenv.Missing(t, "Chromium not available (%v); install Debian's chromium", browserErr)
 	}
 	return testBrowser
 }

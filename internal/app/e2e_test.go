@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/tandem-cobrowse/tandem/internal/app"
+	"github.com/tandem-cobrowse/tandem/internal/testenv"
 	"github.com/tandem-cobrowse/tandem/renderer"
 )
 
@@ -27,10 +28,7 @@ func chromiumOrSkip(t *testing.T) string {
 	t.Helper()
 	path, err := renderer.FindChromium("")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Chromium is required under CI: %v", err)
-		}
-		t.Skipf("no Chromium: %v", err)
+		testenv.Missing(t, "no Chromium: %v", err)
 	}
 	return path
 }
