@@ -21,6 +21,8 @@ run: build
 test: deps
 	$(GO) vet -tags "$(TAGS)" ./...
 	$(GO) test -tags "$(TAGS)" -race -count=1 -p 1 -timeout 12m ./...
+	@# The painter's unit tests again in the other build (cgo-free image/jpeg, or turbojpeg).
+	$(GO) test -tags "$(if $(TAGS),,turbojpeg)" -race -count=1 -run 'TestPaint|TestBothCodecs|TestForAudience' ./mask/
 
 bench: deps
 	$(GO) test -tags "$(TAGS)" -run '^$$' -bench 'Fanout|Paint' -benchmem ./stream/ ./mask/

@@ -29,6 +29,9 @@ func Paint(jpg []byte, imgW, imgH int, frameW, frameH float64, boxes []renderer.
 	if imgW <= 0 || imgH <= 0 || frameW <= 0 || frameH <= 0 {
 		return nil, ErrBadSize
 	}
+	if len(jpg) == 0 {
+		return nil, fmt.Errorf("%w: empty picture", ErrBadJPEG)
+	}
 	sx, sy := float64(imgW)/frameW, float64(imgH)/frameH
 	px := make([]image.Rectangle, 0, len(boxes))
 	bounds := image.Rect(0, 0, imgW, imgH)
@@ -52,7 +55,10 @@ func Paint(jpg []byte, imgW, imgH int, frameW, frameH float64, boxes []renderer.
 		paints.Add(1)
 		return out, nil
 	case errors.As(err, &changed):
-		// The JPEG's own size wins over what the caller believed.
+		// The JPEG's own size wins over what the caller believed; nothing was painted.
+		if changed.w == imgW && changed.h == imgH {
+			return nil, fmt.Errorf("%w: size check failed at %dx%d", ErrBadJPEG, imgW, imgH)
+		}
 		return Paint(jpg, changed.w, changed.h, frameW, frameH, boxes, quality)
 	case !errors.Is(err, errNoFastCodec):
 		return nil, err

@@ -2,6 +2,7 @@ package mask
 
 import (
 	"bytes"
+	"errors"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -127,14 +128,50 @@ func TestPaintCoversBoxes(t *testing.T) {
 		}
 	})
 
-	t.Run("a wrong picture size is corrected from the JPEG", func(t *testing.T) {
-		src := picture(t, 200, 100, 100, 50, 20)
-		out, err := Paint(src, 100, 50, 200, 100, []renderer.Rect{{X: 98, Y: 48, W: 24, H: 24}}, 80)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n := magenta(t, out, image.Rectangle{}); n != 0 {
-			t.Fatalf("%d magenta pixels left", n)
+	// Both directions, in the build's codec (Paint) and the portable one (paintGo): a
+	// believed size larger than the JPEG's once made libjpeg-turbo write past its planes.
+	for _, c := range []struct {
+		name                 string
+		realW, realH         int
+		believedW, believedH int
+	}{
+		{"believed smaller than the JPEG", 200, 100, 100, 50},
+		{"believed larger than the JPEG", 100, 50, 400, 200},
+		{"believed larger in one direction only", 200, 40, 200, 400},
+	} {
+		t.Run("a wrong picture size is corrected from the JPEG: "+c.name, func(t *testing.T) {
+			// The frame is 200×100 CSS px; the magenta square is at its centre.
+			src := picture(t, c.realW, c.realH, c.realW/2, c.realH/2, max(4, c.realW/10))
+			boxes := []renderer.Rect{{X: 0, Y: 0, W: 200, H: 100}}
+			for name, paint := range map[string]func() ([]byte, error){
+				"Paint (" + Codec + ")": func() ([]byte, error) {
+					return Paint(src, c.believedW, c.believedH, 200, 100, boxes, 80)
+				},
+				"paintGo": func() ([]byte, error) {
+					px := []image.Rectangle{image.Rect(0, 0, c.believedW, c.believedH)}
+					return paintGo(src, c.believedW, c.believedH, 200, 100, boxes, px, 80)
+				},
+			} {
+				out, err := paint()
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				if w, h, err := ImageSize(out); err != nil || w != c.realW || h != c.realH {
+					t.Fatalf("%s: painted picture is %dx%d (%v), want %dx%d", name, w, h, err, c.realW, c.realH)
+				}
+				if n := magenta(t, out, image.Rectangle{}); n != 0 {
+					t.Fatalf("%s: %d magenta pixels left", name, n)
+				}
+			}
+		})
+	}
+
+	t.Run("an empty or broken picture is an error, not a crash", func(t *testing.T) {
+		box := []renderer.Rect{{X: 0, Y: 0, W: 10, H: 10}}
+		for _, jpg := range [][]byte{nil, {}, []byte("not a jpeg"), picture(t, 40, 20, 5, 5, 4)[:30]} {
+			if _, err := Paint(jpg, 40, 20, 40, 20, box, 80); !errors.Is(err, ErrBadJPEG) {
+				t.Fatalf("Paint(%d bytes) = %v, want ErrBadJPEG", len(jpg), err)
+			}
 		}
 	})
 }

@@ -11,8 +11,10 @@ package mask
 // tdm_paint decodes a JPEG into its Y, Cb and Cr planes, fills the rectangles (x0, y0,
 // x1, y1 in pixels, four ints each) with one colour, and encodes the planes again with
 // the same subsampling: no colour conversion either way. It returns 0, or -1 with err
-// set to a static message.
-static int tdm_paint(const unsigned char *jpg, unsigned long size, const int *rects, int nrects,
+// set to a static message, or -2 (nothing painted) when the JPEG is not the believed
+// bw×bh: the rectangles were clipped to the believed size, and painting them into smaller
+// planes would write out of bounds.
+static int tdm_paint(const unsigned char *jpg, unsigned long size, int bw, int bh, const int *rects, int nrects,
                      int quality, unsigned char yv, unsigned char cbv, unsigned char crv,
                      unsigned char **out, unsigned long *outSize, int *width, int *height,
                      const char **err) {
@@ -23,6 +25,7 @@ static int tdm_paint(const unsigned char *jpg, unsigned long size, const int *re
 	if (!d) { *err = "tjInitDecompress failed"; return -1; }
 	if (tjDecompressHeader3(d, jpg, size, &w, &h, &subsamp, &cs) != 0) { *err = tjGetErrorStr2(d); goto done; }
 	*width = w; *height = h;
+	if (w != bw || h != bh) { rc = -2; goto done; }
 	int ncomp = subsamp == TJSAMP_GRAY ? 1 : 3;
 	for (int i = 0; i < ncomp; i++) {
 		strides[i] = tjPlaneWidth(i, w, subsamp);
@@ -72,8 +75,15 @@ const Codec = "libjpeg-turbo"
 // paintPlanes paints with libjpeg-turbo: several times faster than image/jpeg, which is
 // what lets a masked audience keep up with the unmasked one.
 func paintPlanes(jpg []byte, imgW, imgH int, px []image.Rectangle, quality int) ([]byte, error) {
+	if len(jpg) == 0 || len(px) == 0 {
+		return nil, fmt.Errorf("%w: empty picture or nothing to paint", ErrBadJPEG)
+	}
+	bounds := image.Rect(0, 0, imgW, imgH)
 	rects := make([]C.int, 0, 4*len(px))
 	for _, r := range px {
+		if !r.In(bounds) {
+			return nil, fmt.Errorf("mask: box %v outside the %dx%d picture", r, imgW, imgH)
+		}
 		rects = append(rects, C.int(r.Min.X), C.int(r.Min.Y), C.int(r.Max.X), C.int(r.Max.Y))
 	}
 	y, cb, cr := color.RGBToYCbCr(Colour.R, Colour.G, Colour.B)
@@ -81,14 +91,15 @@ func paintPlanes(jpg []byte, imgW, imgH int, px []image.Rectangle, quality int) 
 	var outSize C.ulong
 	var w, h C.int
 	var cerr *C.char
-	rc := C.tdm_paint((*C.uchar)(unsafe.Pointer(&jpg[0])), C.ulong(len(jpg)), &rects[0], C.int(len(px)),
-		C.int(quality), C.uchar(y), C.uchar(cb), C.uchar(cr), &out, &outSize, &w, &h, &cerr)
-	if rc != 0 {
+	rc := C.tdm_paint((*C.uchar)(unsafe.Pointer(&jpg[0])), C.ulong(len(jpg)), C.int(imgW), C.int(imgH),
+		&rects[0], C.int(len(px)), C.int(quality), C.uchar(y), C.uchar(cb), C.uchar(cr), &out, &outSize, &w, &h, &cerr)
+	switch rc {
+	case 0:
+	case -2:
+		return nil, errSizeChanged{int(w), int(h)}
+	default:
 		return nil, fmt.Errorf("%w: %s", ErrBadJPEG, C.GoString(cerr))
 	}
 	defer C.tjFree(out)
-	if int(w) != imgW || int(h) != imgH {
-		return nil, errSizeChanged{int(w), int(h)}
-	}
 	return C.GoBytes(unsafe.Pointer(out), C.int(outSize)), nil
 }
