@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/tandem-cobrowse/tandem/internal/webguard"
 	"github.com/tandem-cobrowse/tandem/stream"
 )
 
@@ -28,7 +30,12 @@ type APIParams struct {
 	PublicURL string                          // base of viewer links; "" = the request's own origin
 	DemoURL   string                          // prefilled on the start page
 	Health    func(ctx context.Context) error // whether Chromium is usable
-	Logger    *slog.Logger
+	// Origins are the browser origins that may create sessions without the API key (the
+	// server's own and --allowed-origins); nil: the server's own only.
+	Origins *webguard.Origins
+	// Hosts are the Host names the server answers for; nil answers any (tests).
+	Hosts  *webguard.HostPolicy
+	Logger *slog.Logger
 }
 
 // API serves /api/v1 and /healthz.
@@ -44,6 +51,9 @@ func NewAPI(p APIParams) *API {
 	}
 	if p.Ctx == nil {
 		p.Ctx = context.Background()
+	}
+	if p.Origins == nil {
+		p.Origins = webguard.NewOrigins(nil)
 	}
 	return &API{p: p, log: p.Logger}
 }
@@ -80,8 +90,20 @@ type createRequest struct {
 }
 
 func (a *API) create(c echo.Context) error {
-	if a.p.APIKey != "" && !secretEqual(bearer(c.Request()), a.p.APIKey) {
+	r := c.Request()
+	keyed := a.p.APIKey != "" && secretEqual(bearer(r), a.p.APIKey)
+	if a.p.APIKey != "" && !keyed {
 		return fmt.Errorf("%w: a valid API key is required (Authorization: Bearer KEY)", ErrUnauthorized)
+	}
+	// Without a key, any page the user visits could post here from their browser and fill
+	// --max-sessions: only the server's own pages (and configured origins) may.
+	if !keyed && !a.p.Origins.Allowed(r) {
+		return fmt.Errorf("%w: origin %s may not create sessions", ErrCrossOrigin, r.Header.Get("Origin"))
+	}
+	// A form can post text/plain or urlencoded bodies cross-site without a preflight;
+	// application/json cannot be sent that way.
+	if err := requireJSON(r); err != nil {
+		return err
 	}
 	body, err := readBody(c)
 	if err != nil {
@@ -196,6 +218,29 @@ func (a *API) base(c echo.Context) string {
 		return a.p.PublicURL
 	}
 	return c.Scheme() + "://" + c.Request().Host
+}
+
+// GuardHost refuses requests whose Host the server does not answer for (DNS
+// rebinding), except the health check, which load balancers call by address or any name.
+func (a *API) GuardHost(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if a.p.Hosts == nil || r.URL.Path == "/healthz" || a.p.Hosts.Allowed(r.Host) {
+			return next(c)
+		}
+		a.log.Info("request for a foreign host refused", "host", r.Host, "path", r.URL.Path, "remote", r.RemoteAddr)
+		return fmt.Errorf("%w: this server does not answer for %q (set --public-url to the name it is reached by)", ErrHostNotAllowed, r.Host)
+	}
+}
+
+// requireJSON accepts only an application/json body.
+func requireJSON(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return fmt.Errorf("%w: the body must be JSON with Content-Type: application/json (got %q)", ErrMediaType, ct)
+	}
+	return nil
 }
 
 func bearer(r *http.Request) string {

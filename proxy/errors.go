@@ -23,3 +23,13 @@ var ErrEgressRefused = errors.New("egress refused")
 
 // ErrNavigationRefused means the session's own navigation rules refuse a URL.
 var ErrNavigationRefused = errors.New("navigation refused")
+
+// ErrCrossOrigin means a browser page of another origin tried to call the API.
+var ErrCrossOrigin = errors.New("cross-origin request refused")
+
+// ErrMediaType means a request body that is not application/json.
+var ErrMediaType = errors.New("unsupported media type")
+
+// ErrHostNotAllowed means a request named a Host the server does not answer for (a name
+// rebound to the server's address by DNS).
+var ErrHostNotAllowed = errors.New("host not allowed")

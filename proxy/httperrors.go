@@ -36,6 +36,12 @@ func statusOf(err error) (int, string) {
 		return http.StatusGone, "session_ended"
 	case errors.Is(err, ErrTooManySessions):
 		return http.StatusTooManyRequests, "too_many_sessions"
+	case errors.Is(err, ErrCrossOrigin):
+		return http.StatusForbidden, "cross_origin"
+	case errors.Is(err, ErrMediaType):
+		return http.StatusUnsupportedMediaType, "unsupported_media_type"
+	case errors.Is(err, ErrHostNotAllowed):
+		return http.StatusMisdirectedRequest, "host_not_allowed"
 	case errors.Is(err, ErrUnavailable):
 		return http.StatusServiceUnavailable, "unavailable"
 	}

@@ -39,6 +39,9 @@ const (
 	inputRate       = 200 // events a second per participant, mouse moves excluded
 	inputBurst      = 400
 	injectQueue     = 1024
+	// retellAfter: a refusal is told once per burst, and again when it happens after this
+	// long, so a participant who keeps trying is not left guessing.
+	retellAfter = 10 * time.Second
 )
 
 // SessionParams are what a session is made of. Registry.Create fills them.
@@ -140,7 +143,7 @@ type participant struct {
 	gen         int  // bumped on every (re)connect, so stale grace timers do nothing
 	viewport    *stream.Viewport
 	limiter     *rate.Limiter
-	told        map[Refusal]bool
+	told        map[Refusal]time.Time // when each refusal was last told
 	pointer     *pointerMsg // newest pointer not yet relayed
 }
 
@@ -348,7 +351,7 @@ func (s *Session) join(conn Conn, role Role, hello stream.ClientMessage) Partici
 			color:       palette[(s.st.joined-1)%len(palette)],
 			resumeToken: newSecret(24),
 			limiter:     rate.NewLimiter(inputRate, inputBurst),
-			told:        map[Refusal]bool{},
+			told:        map[Refusal]time.Time{},
 		}
 		s.st.participants[p.id] = p
 		s.st.order = append(s.st.order, p.id)

@@ -58,7 +58,8 @@ func (s *Session) actor(p *participant) Actor {
 	return Actor{ID: p.id, Role: p.role, Rules: s.rules.For(p.role)}
 }
 
-// admit runs the gate; a refusal is counted and told to the sender once per reason.
+// admit runs the gate; a refusal is counted and told to the sender once per reason, and
+// again after retellAfter.
 func (s *Session) admit(p *participant, kind InputKind, key string, coalesced bool) bool {
 	within := coalesced || p.limiter.Allow()
 	verdict := Judge(s.actor(p), s.st.control.Controller, kind, within)
@@ -73,8 +74,8 @@ func (s *Session) admit(p *participant, kind InputKind, key string, coalesced bo
 	}
 	s.st.refused[verdict]++
 	s.metrics.InputRefused.WithLabelValues(string(verdict)).Inc()
-	if !p.told[verdict] {
-		p.told[verdict] = true
+	if at, told := p.told[verdict]; !told || s.now().Sub(at) >= retellAfter {
+		p.told[verdict] = s.now()
 		n := notice("warning", "input_refused", verdict.Message())
 		n.Reason = verdict
 		_ = p.conn.Send(n)

@@ -96,8 +96,8 @@ func TestOriginOK(t *testing.T) {
 			if tc.proto != "" {
 				r.Header.Set("X-Forwarded-Proto", tc.proto)
 			}
-			if got := u.originOK(r); got != tc.want {
-				t.Errorf("originOK = %v, want %v", got, tc.want)
+			if got := u.origins.Allowed(r); got != tc.want {
+				t.Errorf("Allowed = %v, want %v", got, tc.want)
 			}
 		})
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/tandem-cobrowse/tandem/demo"
 	"github.com/tandem-cobrowse/tandem/egress"
+	"github.com/tandem-cobrowse/tandem/internal/webguard"
 	"github.com/tandem-cobrowse/tandem/metrics"
 	"github.com/tandem-cobrowse/tandem/proxy"
 	"github.com/tandem-cobrowse/tandem/renderer"
@@ -122,6 +123,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		PublicURL: strings.TrimRight(cfg.PublicURL, "/"),
 		DemoURL:   demoURL,
 		Health:    browser.Ping,
+		Origins:   webguard.NewOrigins(cfg.AllowedOrigins),
+		Hosts:     webguard.NewHostPolicy(cfg.PublicURL, cfg.Addr),
 		Logger:    logger,
 	})
 
@@ -130,6 +133,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 	e.HTTPErrorHandler = proxy.HTTPErrorHandler(logger)
 	e.Use(middleware.Recover())
 	e.Use(requestLog(logger))
+	e.Use(api.GuardHost)
 	api.Register(e)
 	e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()), api.RequireAPIKey)
 	uiHandler := echo.WrapHandler(ui.Handler())
