@@ -8,12 +8,13 @@ func Boxes(f renderer.Frame, selectors []string) ([]renderer.Rect, bool) {
 	if len(selectors) == 0 {
 		return nil, true
 	}
-	if !f.Masks.Known {
+	st := f.MaskState()
+	if !st.Known {
 		return nil, false
 	}
 	var out []renderer.Rect
 	for _, s := range selectors {
-		out = append(out, f.Masks.Boxes[s]...)
+		out = append(out, st.Boxes[s]...)
 	}
 	return out, true
 }

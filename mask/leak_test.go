@@ -88,7 +88,7 @@ func run(t *testing.T, srv *httptest.Server, path string, act func(ctx context.C
 		if magenta(t, f.JPEG, image.Rectangle{}) > 0 {
 			hostSaw++
 		}
-		if !f.Masks.Known {
+		if !f.MaskState().Known {
 			continue
 		}
 		known++
@@ -102,7 +102,7 @@ func run(t *testing.T, srv *httptest.Server, path string, act func(ctx context.C
 		}
 		if n := magenta(t, out, image.Rectangle{}); n > 0 {
 			os.WriteFile(fmt.Sprintf("/tmp/leak-%s-%d.jpg", strings.ReplaceAll(t.Name(), "/", "_"), f.Seq), out, 0o644)
-			t.Errorf("frame %d (scroll %v,%v): %d magenta pixels after painting %v", f.Seq, f.ScrollX, f.ScrollY, n, f.Masks.Boxes)
+			t.Errorf("frame %d (scroll %v,%v): %d magenta pixels after painting %v", f.Seq, f.ScrollX, f.ScrollY, n, f.MaskState().Boxes)
 		}
 	}
 	if hostSaw == 0 {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -55,6 +56,8 @@ func TestMain(m *testing.M) {
 type provider struct {
 	*httptest.Server
 	hits atomic.Int64
+	// width is the page's window width at the newest click, as the page reported it.
+	width atomic.Int64
 }
 
 func newProvider(t *testing.T) *provider {
@@ -63,12 +66,17 @@ func newProvider(t *testing.T) *provider {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `<!doctype html><title>Provider</title><style>body{margin:0}</style>
 <button id=b style="position:fixed;inset:0;width:100%;height:100%;font-size:40px">hit me</button>
-<script>b.onclick=()=>fetch('/hit',{method:'POST'})</script>`)
+<script>b.onclick=()=>fetch('/hit?w='+innerWidth,{method:'POST'})</script>`)
 	})
 	mux.HandleFunc("/other", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `<!doctype html><title>Other page</title><p>other</p>`)
 	})
-	mux.HandleFunc("POST /hit", func(w http.ResponseWriter, r *http.Request) { p.hits.Add(1) })
+	mux.HandleFunc("POST /hit", func(w http.ResponseWriter, r *http.Request) {
+		if v, err := strconv.Atoi(r.URL.Query().Get("w")); err == nil {
+			p.width.Store(int64(v))
+		}
+		p.hits.Add(1)
+	})
 	mux.HandleFunc("/hang", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `<!doctype html><title>Hang</title><style>body{margin:0}</style>
 <button id=b style="position:fixed;inset:0;width:100%;height:100%">freeze</button>
@@ -544,9 +552,15 @@ func TestViewportFollowsTheController(t *testing.T) {
 		return f.Width == 800 && f.Height == 600
 	})
 	guest.send(map[string]any{"type": "viewport", "width": 390, "height": 700, "dpr": 2, "mobile": true, "touch": true})
-	time.Sleep(200 * time.Millisecond)
-	if f := host.lastFrame(); f.Width != 800 {
-		t.Fatalf("a viewer not in control changed the viewport: %+v", f)
+	// A round trip through the session and the tab: the guest's request is handled after
+	// its viewport (one connection, in order), and the host's click, which the page
+	// answers with its width, is injected after any viewport change that followed.
+	guest.send(map[string]any{"type": "control", "action": "request"})
+	host.waitFor("control_request", func(m map[string]any) bool { return m["participant"] == guestID })
+	host.click(0.5, 0.5)
+	eventually(t, "the host's click reached the page", func() bool { return p.hits.Load() == 1 })
+	if w := p.width.Load(); w != 800 {
+		t.Fatalf("a viewer not in control changed the viewport: the page is %d px wide", w)
 	}
 	host.send(map[string]any{"type": "control", "action": "grant", "participant": guestID})
 	eventually(t, "frames follow the guest's phone once it holds control", func() bool {

@@ -40,9 +40,20 @@ func (s *Session) audienceOf(role Role) audienceID {
 const navigationOverlap = time.Second
 
 func (s *Session) pageHidden(r RoleRules) bool {
+	if len(r.HidePages) == 0 {
+		return false
+	}
 	urls := []string{s.st.page.URL}
 	if s.now().Sub(s.st.urlChangedAt) < navigationOverlap {
 		urls = append(urls, s.st.prevURL)
+	}
+	// The newest picture's documents: a hidden page embedded in a frame of another page
+	// hides the picture too, and a picture whose documents are unknown is hidden.
+	if f := s.st.lastRaw; f != nil {
+		if !f.DocumentsKnown {
+			return true
+		}
+		urls = append(urls, f.Documents...)
 	}
 	for _, p := range r.HidePages {
 		for _, u := range urls {

@@ -1,5 +1,7 @@
 package proxy
 
+import "github.com/tandem-cobrowse/tandem/renderer"
+
 // InputKind classifies what a participant sends towards the tab.
 type InputKind string
 
@@ -26,6 +28,7 @@ const (
 	RefusedKind       Refusal = "kind_not_allowed" // the role may not send this kind of event
 	RefusedRate       Refusal = "rate_limited"     // over the sender's rate limit
 	RefusedMasked     Refusal = "masked_field"     // typing into a field masked from the sender
+	RefusedMaskedCopy Refusal = "masked_selection" // copying a selection that holds masked content
 )
 
 // Message is the text a participant is shown, once, when its input is refused.
@@ -40,7 +43,9 @@ func (r Refusal) Message() string {
 	case RefusedRate:
 		return "Too much input at once; some of it was dropped."
 	case RefusedMasked:
-		return "This field is hidden from your role, so you cannot type into it."
+		return "This field is hidden from your role, so you cannot type into it or copy from it."
+	case RefusedMaskedCopy:
+		return "The selection includes content hidden from your role, so nothing was copied."
 	}
 	return ""
 }
@@ -74,26 +79,27 @@ func Judge(actor Actor, controller ParticipantID, kind InputKind, withinRate boo
 	return Accepted
 }
 
-// navigationKeys move focus or the caret without changing a field's content; they stay
-// allowed in a masked field, so a participant can always leave it.
-var navigationKeys = map[string]bool{
-	"Tab": true, "Escape": true, "ArrowUp": true, "ArrowDown": true, "ArrowLeft": true, "ArrowRight": true,
-	"Home": true, "End": true, "PageUp": true, "PageDown": true, "Shift": true, "Control": true, "Alt": true, "Meta": true,
-}
-
-// JudgeMaskedFocus refuses what would type into, or copy out of, the focused element when
-// it is masked from the sender. It is a pure function, applied after Judge.
-func JudgeMaskedFocus(kind InputKind, key string, focusMasked bool) Refusal {
-	if !focusMasked {
-		return Accepted
-	}
+// MaskedFocusMatters reports whether what an event does depends on where focus is, for
+// a role with masked content: typing, editing, shortcuts and copying do; moving focus or
+// the caret, releasing keys and everything else does not, so a participant can always
+// leave a masked field. Keys are judged by their effect (renderer.EffectOf), not their
+// names. It is a pure function.
+func MaskedFocusMatters(kind InputKind, key renderer.KeyInput) bool {
 	switch kind {
 	case InputText, InputComposition, InputCopy:
-		return RefusedMasked
+		return true
 	case InputKey:
-		if !navigationKeys[key] {
-			return RefusedMasked
-		}
+		return key.Action == "down" && !renderer.EffectOf(key).Navigation()
+	}
+	return false
+}
+
+// JudgeMaskedFocus refuses what MaskedFocusMatters when the focused element is masked
+// from the sender. It is a pure function, applied after Judge, with focus as the tab
+// reports it after the input before.
+func JudgeMaskedFocus(kind InputKind, key renderer.KeyInput, focusMasked bool) Refusal {
+	if focusMasked && MaskedFocusMatters(kind, key) {
+		return RefusedMasked
 	}
 	return Accepted
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
+
+	"github.com/tandem-cobrowse/tandem/renderer"
 )
 
 func TestGateEveryRolePair(t *testing.T) {
@@ -142,26 +144,41 @@ func TestMaskSelectorsFollowSeeMasked(t *testing.T) {
 }
 
 func TestJudgeMaskedFocus(t *testing.T) {
+	down := func(key, code, text string, mods int) renderer.KeyInput {
+		return renderer.KeyInput{Action: "down", Key: key, Code: code, Text: text, Modifiers: mods}
+	}
 	cases := []struct {
+		name   string
 		kind   InputKind
-		key    string
+		key    renderer.KeyInput
 		masked bool
 		want   Refusal
 	}{
-		{InputText, "", true, RefusedMasked},
-		{InputComposition, "", true, RefusedMasked},
-		{InputCopy, "", true, RefusedMasked},
-		{InputKey, "a", true, RefusedMasked},
-		{InputKey, "Backspace", true, RefusedMasked},
-		{InputKey, "Tab", true, Accepted}, // a participant can always leave the field
-		{InputKey, "Escape", true, Accepted},
-		{InputMouse, "", true, Accepted},
-		{InputText, "", false, Accepted},
-		{InputKey, "a", false, Accepted},
+		{"text", InputText, renderer.KeyInput{}, true, RefusedMasked},
+		{"composition", InputComposition, renderer.KeyInput{}, true, RefusedMasked},
+		{"copy", InputCopy, renderer.KeyInput{}, true, RefusedMasked},
+		{"a letter", InputKey, down("a", "KeyA", "a", 0), true, RefusedMasked},
+		{"Backspace", InputKey, down("Backspace", "Backspace", "", 0), true, RefusedMasked},
+		{"Tab leaves the field", InputKey, down("Tab", "Tab", "", 0), true, Accepted},
+		{"Escape", InputKey, down("Escape", "Escape", "", 0), true, Accepted},
+		{"Shift+Tab", InputKey, down("Tab", "Tab", "", renderer.ModShift), true, Accepted},
+		{"a key named Tab that carries text", InputKey, down("Tab", "Tab", "x", 0), true, RefusedMasked},
+		{"an arrow named Tab with no code", InputKey, down("ArrowLeft", "", "", 0), true, Accepted},
+		{"a Tab whose code is a letter and carries text", InputKey, down("Tab", "KeyX", "x", 0), true, RefusedMasked},
+		{"select all", InputKey, down("a", "KeyA", "", renderer.ModCtrl), true, RefusedMasked},
+		{"copy by Ctrl+Insert", InputKey, down("Insert", "Insert", "", renderer.ModCtrl), true, RefusedMasked},
+		{"paste by Shift+Insert", InputKey, down("Insert", "Insert", "", renderer.ModShift), true, RefusedMasked},
+		{"undo", InputKey, down("z", "KeyZ", "", renderer.ModMeta), true, RefusedMasked},
+		{"a key up", InputKey, renderer.KeyInput{Action: "up", Key: "a", Code: "KeyA"}, true, Accepted},
+		{"a mouse event", InputMouse, renderer.KeyInput{}, true, Accepted},
+		{"text outside a masked field", InputText, renderer.KeyInput{}, false, Accepted},
+		{"a letter outside a masked field", InputKey, down("a", "KeyA", "a", 0), false, Accepted},
 	}
 	for _, tc := range cases {
-		if got := JudgeMaskedFocus(tc.kind, tc.key, tc.masked); got != tc.want {
-			t.Errorf("JudgeMaskedFocus(%s, %q, %v) = %q, want %q", tc.kind, tc.key, tc.masked, got, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			if got := JudgeMaskedFocus(tc.kind, tc.key, tc.masked); got != tc.want {
+				t.Errorf("JudgeMaskedFocus(%s, %+v, %v) = %q, want %q", tc.kind, tc.key, tc.masked, got, tc.want)
+			}
+		})
 	}
 }

@@ -61,12 +61,32 @@ func TestCrashedTabRecoversWithParticipantsConnected(t *testing.T) {
 	s := h.create(p.URL)
 	host := h.join(s.ID, token(s.Links["host"]), "Hana")
 	host.state(controllerIs(host.id()))
+	// The page is loaded before it crashes, so that the tab knows what to reload.
+	host.state(func(m map[string]any) bool { return m["title"] == "Provider" && m["loading"] == false })
 	eventually(t, "a frame", func() bool { return host.frames.Load() > 0 })
 
 	if err := opened.first().Crash(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	host.waitFor("notice", noticeCode("tab_recovered"))
+	// The notice comes as the reload starts; the click waits for the reloaded page to have
+	// loaded (its button's handler is set by then), as told by a state after the notice.
+	host.waitFor("notice", noticeCode("page_crashed"))
+	eventually(t, "the reloaded page has loaded", func() bool {
+		host.mu.Lock()
+		defer host.mu.Unlock()
+		crashed, reloading := false, false
+		for _, m := range host.msgs {
+			switch {
+			case m["type"] == "notice" && m["code"] == "page_crashed":
+				crashed = true
+			case crashed && m["type"] == "state" && m["loading"] == true:
+				reloading = true
+			case reloading && m["type"] == "state" && m["loading"] == false:
+				return true
+			}
+		}
+		return false
+	})
 	before := host.frames.Load()
 	eventually(t, "frames after the crash", func() bool { return host.frames.Load() > before })
 	host.click(0.5, 0.5)

@@ -29,6 +29,8 @@ type RegistryParams struct {
 	// CheckURL, if set, decides whether a session may start at a URL (the egress
 	// policy); an error wrapping ErrEgressRefused is answered 403 with its reason.
 	CheckURL func(ctx context.Context, rawURL string) error
+	// Now is the sessions' clock; nil is time.Now. Tests move it.
+	Now func() time.Time
 }
 
 // Registry holds the live sessions of this server.
@@ -133,7 +135,7 @@ func (r *Registry) Create(ctx context.Context, startURL string, rules Rules, bas
 		Reopen:      open,
 		JPEGQuality: r.p.JPEGQuality,
 		IdleTimeout: r.p.IdleTimeout, CallTimeout: r.p.CallTimeout, Logger: r.log,
-		Metrics: r.p.Metrics, Audit: r.p.Audit, OnEnd: r.forget, ProbeInterval: r.p.ProbeInterval,
+		Metrics: r.p.Metrics, Audit: r.p.Audit, OnEnd: r.forget, ProbeInterval: r.p.ProbeInterval, Now: r.p.Now,
 	})
 	r.mu.Lock()
 	r.sessions[id] = s

@@ -144,7 +144,7 @@ type participant struct {
 	viewport    *stream.Viewport
 	limiter     *rate.Limiter
 	told        map[Refusal]time.Time // when each refusal was last told
-	pointer     *pointerMsg // newest pointer not yet relayed
+	pointer     *pointerMsg           // newest pointer not yet relayed
 }
 
 var palette = []string{"#e5484d", "#0b7ad1", "#30a46c", "#f76b15", "#8e4ec6", "#d6409f", "#12a594", "#ad7f58"}
@@ -566,8 +566,9 @@ func (s *Session) onEvent(ev renderer.Event) {
 		s.broadcast(notice("warning", "download_refused", "The page tried to download "+name+"; downloads are not allowed in a co-browse session."))
 	case renderer.PopupOpened:
 		s.broadcast(notice("info", "popup_opened", "A new window opened; it is shown in this tab."))
-	case renderer.TabRecovered:
-		s.broadcast(notice("warning", "tab_recovered", "The page crashed and was reloaded."))
+	case renderer.PageCrashed:
+		s.audit.Record("page_crashed", s.id, slog.String("url", ev.URL))
+		s.broadcast(notice("warning", "page_crashed", "The page crashed; it is being reloaded."))
 	case renderer.NavigationBlocked:
 		s.metrics.NavigationsBlocked.Inc()
 		s.audit.Record("navigation_refused", s.id, slog.String("url", ev.URL), slog.String("reason", ev.Reason))

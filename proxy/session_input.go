@@ -38,40 +38,27 @@ func (s *Session) handle(p *participant, m stream.ClientMessage) {
 	}
 }
 
-// focusMasked reports whether the tab's focused element is masked from role.
-func (s *Session) focusMasked(role Role) bool {
-	sel := s.rules.For(role).MaskSelectors()
-	if len(sel) == 0 || s.st.tab == nil {
-		return false
-	}
-	for _, f := range s.st.tab.FocusedMatches() {
-		for _, m := range sel {
-			if f == m {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 func (s *Session) actor(p *participant) Actor {
 	return Actor{ID: p.id, Role: p.role, Rules: s.rules.For(p.role)}
 }
 
 // admit runs the gate; a refusal is counted and told to the sender once per reason, and
 // again after retellAfter.
-func (s *Session) admit(p *participant, kind InputKind, key string, coalesced bool) bool {
+func (s *Session) admit(p *participant, kind InputKind, coalesced bool) bool {
 	within := coalesced || p.limiter.Allow()
 	verdict := Judge(s.actor(p), s.st.control.Controller, kind, within)
-	if verdict == Accepted {
-		verdict = JudgeMaskedFocus(kind, key, s.focusMasked(p.role))
-	}
 	if verdict == Accepted {
 		if kind != InputPointer {
 			s.metrics.InputAccepted.WithLabelValues(string(kind)).Inc()
 		}
 		return true
 	}
+	s.refuse(p, verdict)
+	return false
+}
+
+// refuse counts a refusal and tells p, as admit says.
+func (s *Session) refuse(p *participant, verdict Refusal) {
 	s.st.refused[verdict]++
 	s.metrics.InputRefused.WithLabelValues(string(verdict)).Inc()
 	if at, told := p.told[verdict]; !told || s.now().Sub(at) >= retellAfter {
@@ -80,12 +67,71 @@ func (s *Session) admit(p *participant, kind InputKind, key string, coalesced bo
 		n.Reason = verdict
 		_ = p.conn.Send(n)
 	}
-	return false
+}
+
+// refuseFromTab is refuse for a verdict reached in the inject loop, by the tab.
+func (s *Session) refuseFromTab(id ParticipantID, verdict Refusal) {
+	_ = s.exec(func() {
+		if p := s.st.participants[id]; p != nil && p.conn != nil {
+			s.refuse(p, verdict)
+		}
+	})
+}
+
+// maskedFocusGuard wraps run so that, for a role with masked content, the tab is asked
+// where focus is right before the event goes in (after every earlier event of the burst
+// has been handled, a click that moved focus included): an event whose effect depends
+// on focus is dropped when focus is in a field masked from the role. A tab that cannot
+// answer counts as masked.
+func (s *Session) maskedFocusGuard(p *participant, kind InputKind, key renderer.KeyInput, run func(context.Context, Tab) error) func(context.Context, Tab) error {
+	sels := s.rules.For(p.role).MaskSelectors()
+	if len(sels) == 0 || !MaskedFocusMatters(kind, key) {
+		return run
+	}
+	id := p.id
+	return func(ctx context.Context, tab Tab) error {
+		focused, err := tab.FocusedMasked(ctx, sels)
+		if v := JudgeMaskedFocus(kind, key, err != nil || len(focused) > 0); v != Accepted {
+			s.refuseFromTab(id, v)
+			return err
+		}
+		return run(ctx, tab)
+	}
+}
+
+// copyOp answers a copy (or cut) with the selection as the sender's role may see it:
+// never the tab's clipboard, which all sessions share, and never masked content. key,
+// when the copy came as a key, is delivered to the page first (without the clipboard).
+func (s *Session) copyOp(p *participant, key *renderer.KeyInput, cut bool) injectOp {
+	id, conn := p.id, p.conn
+	sels := s.rules.For(p.role).MaskSelectors()
+	return injectOp{run: func(ctx context.Context, tab Tab) error {
+		if key != nil {
+			if err := tab.Key(ctx, *key); err != nil {
+				return err
+			}
+		}
+		sel, err := tab.SelectedText(ctx, sels)
+		if err != nil {
+			return err
+		}
+		if sel.Masked {
+			s.refuseFromTab(id, RefusedMaskedCopy)
+			return nil
+		}
+		if err := conn.Send(clipboardMsg{Type: "clipboard", Text: sel.Text}); err != nil {
+			return err
+		}
+		if cut && sel.Text != "" {
+			return tab.DeleteSelection(ctx)
+		}
+		return nil
+	}}
 }
 
 func (s *Session) input(p *participant, m stream.ClientMessage) {
 	move := m.Type == "mouse" && m.Action == "move"
-	if !s.admit(p, InputKind(m.Type), m.Key, move) {
+	if !s.admit(p, InputKind(m.Type), move) {
 		return
 	}
 	g := &s.st.gesture
@@ -128,13 +174,19 @@ func (s *Session) input(p *participant, m stream.ClientMessage) {
 			_ = p.conn.Send(errMsg("bad_message", "key action must be down or up"))
 			return
 		}
-		op = injectOp{run: func(ctx context.Context, tab Tab) error { return tab.Key(ctx, in) }}
+		switch cmd := renderer.EffectOf(in).Command; cmd {
+		case "copy", "cut":
+			op = s.copyOp(p, &in, cmd == "cut")
+			op.run = s.maskedFocusGuard(p, InputKey, in, op.run)
+		default:
+			op = injectOp{run: s.maskedFocusGuard(p, InputKey, in, func(ctx context.Context, tab Tab) error { return tab.Key(ctx, in) })}
+		}
 	case "text":
 		text := m.Text
-		op = injectOp{run: func(ctx context.Context, tab Tab) error { return tab.InsertText(ctx, text) }}
+		op = injectOp{run: s.maskedFocusGuard(p, InputText, renderer.KeyInput{}, func(ctx context.Context, tab Tab) error { return tab.InsertText(ctx, text) })}
 	case "composition":
 		text, a, b := m.Text, m.SelectionStart, m.SelectionEnd
-		op = injectOp{run: func(ctx context.Context, tab Tab) error { return tab.Compose(ctx, text, a, b) }}
+		op = injectOp{run: s.maskedFocusGuard(p, InputComposition, renderer.KeyInput{}, func(ctx context.Context, tab Tab) error { return tab.Compose(ctx, text, a, b) })}
 	case "touch":
 		in := renderer.TouchInput{Action: m.Action, Modifiers: m.Modifiers}
 		for _, t := range m.Touches {
@@ -143,21 +195,14 @@ func (s *Session) input(p *participant, m stream.ClientMessage) {
 		g.touching = len(in.Touches) > 0 && (m.Action == "start" || m.Action == "move" || m.Action == "end")
 		op = injectOp{run: func(ctx context.Context, tab Tab) error { return tab.Touch(ctx, in) }}
 	case "copy":
-		conn := p.conn
-		op = injectOp{run: func(ctx context.Context, tab Tab) error {
-			text, err := tab.SelectedText(ctx)
-			if err != nil {
-				return err
-			}
-			return conn.Send(clipboardMsg{Type: "clipboard", Text: text})
-		}}
+		op = s.copyOp(p, nil, false)
 	}
 	s.enqueue(op)
 	s.settle()
 }
 
 func (s *Session) pointer(p *participant, m stream.ClientMessage) {
-	if !s.admit(p, InputPointer, "", true) {
+	if !s.admit(p, InputPointer, true) {
 		return
 	}
 	visible := m.Visible == nil || *m.Visible
@@ -194,7 +239,7 @@ func (s *Session) broadcastPointer(m pointerMsg) {
 }
 
 func (s *Session) navigate(p *participant, m stream.ClientMessage) {
-	if !s.admit(p, InputNavigate, "", false) {
+	if !s.admit(p, InputNavigate, false) {
 		return
 	}
 	var run func(context.Context, Tab) error
@@ -228,7 +273,7 @@ func (s *Session) navigate(p *participant, m stream.ClientMessage) {
 }
 
 func (s *Session) answerDialog(p *participant, m stream.ClientMessage) {
-	if !s.admit(p, InputDialog, "", false) {
+	if !s.admit(p, InputDialog, false) {
 		return
 	}
 	if s.st.dialog == nil || s.st.dialog.ID != m.ID {

@@ -23,11 +23,15 @@ type Tab interface {
 	Compose(ctx context.Context, text string, selStart, selEnd int) error
 	Touch(ctx context.Context, t renderer.TouchInput) error
 	ReleaseAll(ctx context.Context) error
-	SelectedText(ctx context.Context) (string, error)
+	// SelectedText is the tab's selection as a role with these mask selectors may copy it.
+	SelectedText(ctx context.Context, selectors []string) (renderer.Selection, error)
+	DeleteSelection(ctx context.Context) error
 	AnswerDialog(ctx context.Context, id string, accept bool, promptText string) error
 	Alive(ctx context.Context) error
 	SetMaskSelectors(ctx context.Context, selectors []string) error
-	FocusedMatches() []string
+	// FocusedMasked asks the page which of selectors hold the focused element, after the
+	// input injected before it.
+	FocusedMasked(ctx context.Context, selectors []string) ([]string, error)
 	Close() error
 }
 

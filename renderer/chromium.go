@@ -53,6 +53,14 @@ func allocatorOptions(execPath string, cfg Config) []chromedp.ExecAllocatorOptio
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("force-webrtc-ip-handling-policy", "disable_non_proxied_udp"),
 		chromedp.Flag("webrtc-ip-handling-policy", "disable_non_proxied_udp"),
+		// Nothing may move on the compositor behind the main thread's back: masks are
+		// measured on the main thread, and a page that keeps it busy would otherwise see
+		// animations and scrolling carry masked elements out from under their boxes.
+		chromedp.Flag("disable-threaded-animation", true),
+		chromedp.Flag("disable-threaded-scrolling", true),
+		// A smooth scroll steps after the tracker has measured a frame; an instant one is
+		// in place before it measures.
+		chromedp.Flag("disable-smooth-scrolling", true),
 		// Participants must see the page's scrollbars to know it scrolls.
 		chromedp.Flag("hide-scrollbars", false),
 		chromedp.WindowSize(1280, 800),

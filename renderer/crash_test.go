@@ -32,7 +32,7 @@ func TestDeadChromiumNeverHangsAndIsRestarted(t *testing.T) {
 	errc := make(chan error, 3)
 	go func() { errc <- tab.Navigate(context.Background(), srv.URL+"/again") }()
 	go func() { errc <- tab.Mouse(context.Background(), MouseInput{Action: "move", X: 0.5, Y: 0.5}) }()
-	go func() { _, err := tab.SelectedText(context.Background()); errc <- err }()
+	go func() { _, err := tab.SelectedText(context.Background(), nil); errc <- err }()
 	for range 3 {
 		select {
 		case err := <-errc:

@@ -4,7 +4,7 @@ import "time"
 
 // Event is a page event of a tab. The concrete types are PageState,
 // DialogOpened, DialogClosed, DownloadRefused, PopupOpened,
-// NavigationFailed, NavigationBlocked and TabRecovered.
+// NavigationFailed, NavigationBlocked and PageCrashed.
 type Event interface{ isEvent() }
 
 // PageState is sent after every navigation (also same-document), title
@@ -46,8 +46,8 @@ type NavigationBlocked struct {
 	URL, Reason string
 }
 
-// TabRecovered means the tab's renderer crashed and the tab was reloaded.
-type TabRecovered struct {
+// PageCrashed means the page's renderer crashed; the tab is reloading it.
+type PageCrashed struct {
 	URL string
 }
 
@@ -58,7 +58,7 @@ func (DownloadRefused) isEvent()   {}
 func (PopupOpened) isEvent()       {}
 func (NavigationFailed) isEvent()  {}
 func (NavigationBlocked) isEvent() {}
-func (TabRecovered) isEvent()      {}
+func (PageCrashed) isEvent()       {}
 
 // Result values of DialogClosed.
 const (

@@ -117,34 +117,38 @@ type wheelParams struct {
 	Modifiers int64   `json:"modifiers"`
 }
 
-// Key injects a key press or release. A press with Text types it; a press
-// with Ctrl or Meta carries the editing command (selectAll, copy, ...),
-// because headless Chromium does not map shortcuts itself.
+// Key injects a key press or release as EffectOf(k) says: a press with text types it; a
+// shortcut runs its editing command (headless Chromium does not map every shortcut
+// itself); copy, cut and paste never reach Chromium's clipboard, which every session's
+// browser context shares: the key is delivered to the page without them, and the
+// session answers it with the participant's own clipboard (SelectedText, InsertText).
 func (t *Tab) Key(ctx context.Context, k KeyInput) error {
+	e := EffectOf(k)
+	vk := e.VK
+	if e.Clipboard() {
+		vk = 0 // so that Blink does not map it to its own copy, cut or paste
+	}
 	p := input.DispatchKeyEventParams{
 		Modifiers:             int64(k.Modifiers),
 		Key:                   k.Key,
 		Code:                  k.Code,
-		WindowsVirtualKeyCode: int64(k.KeyCode),
-		NativeVirtualKeyCode:  int64(k.KeyCode),
+		WindowsVirtualKeyCode: int64(vk),
+		NativeVirtualKeyCode:  int64(vk),
 		Location:              int64(k.Location),
 	}
 	if k.Repeat {
 		p.AutoRepeat = new(true)
 	}
-	shortcut := k.Modifiers&(ModCtrl|ModMeta) != 0 && k.Modifiers&ModAlt == 0
 	switch k.Action {
 	case "down":
 		p.Type = input.DispatchKeyEventTypeRawKeyDown
-		if k.Text != "" && !shortcut {
+		if e.Text != "" {
 			p.Type = input.DispatchKeyEventTypeKeyDown
-			p.Text = k.Text
-			p.UnmodifiedText = k.Text
+			p.Text = e.Text
+			p.UnmodifiedText = e.Text
 		}
-		if shortcut {
-			if cmd := editingCommand(k); cmd != "" {
-				p.Commands = []string{cmd}
-			}
+		if e.Command != "" && !e.Clipboard() {
+			p.Commands = []string{e.Command}
 		}
 	case "up":
 		p.Type = input.DispatchKeyEventTypeKeyUp
@@ -169,33 +173,6 @@ func (t *Tab) Key(ctx context.Context, k KeyInput) error {
 		delete(t.held.keys, id)
 	}
 	return nil
-}
-
-// editingCommand maps Ctrl/Meta shortcuts to Blink editing commands.
-func editingCommand(k KeyInput) string {
-	code := k.Code
-	if code == "" && k.KeyCode >= 'A' && k.KeyCode <= 'Z' {
-		code = "Key" + string(rune(k.KeyCode))
-	}
-	shift := k.Modifiers&ModShift != 0
-	switch code {
-	case "KeyA":
-		return "selectAll"
-	case "KeyC":
-		return "copy"
-	case "KeyX":
-		return "cut"
-	case "KeyV":
-		return "paste"
-	case "KeyZ":
-		if shift {
-			return "redo"
-		}
-		return "undo"
-	case "KeyY":
-		return "redo"
-	}
-	return ""
 }
 
 // InsertText inserts text at the caret as if typed.
@@ -266,8 +243,8 @@ func (t *Tab) ReleaseAll(ctx context.Context) error {
 			Type:                  input.DispatchKeyEventTypeKeyUp,
 			Key:                   k.Key,
 			Code:                  k.Code,
-			WindowsVirtualKeyCode: int64(k.KeyCode),
-			NativeVirtualKeyCode:  int64(k.KeyCode),
+			WindowsVirtualKeyCode: int64(EffectOf(k).VK),
+			NativeVirtualKeyCode:  int64(EffectOf(k).VK),
 			Location:              int64(k.Location),
 		})
 		errs = append(errs, err)

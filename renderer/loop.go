@@ -16,7 +16,8 @@ import (
 // onEvent runs in chromedp's read loop: it only queues what the tab's loop
 // needs, and never blocks or calls DevTools.
 func (t *Tab) onEvent(ev any) {
-	t.masks.observe(ev) // in arrival order: reports before the frames they describe
+	t.docs.observe(ev)  // in arrival order: documents before the frames that show them
+	t.masks.observe(ev) // and reports before the frames they describe
 	switch ev.(type) {
 	case *page.EventFrameNavigated, *page.EventNavigatedWithinDocument,
 		*page.EventFrameStartedLoading, *page.EventFrameStoppedLoading,
@@ -197,7 +198,7 @@ func (t *Tab) download(s *loopState, ev *browser.EventDownloadWillBegin) {
 func (t *Tab) recover(s *loopState) {
 	u := s.cur.URL
 	t.log.Warn("tab crashed; reloading", "url", u)
-	t.emit(TabRecovered{URL: u})
+	t.emit(PageCrashed{URL: u})
 	t.background(func(ctx context.Context) {
 		var err error
 		if validURL(u) {

@@ -23,12 +23,12 @@ type Rect struct{ X, Y, W, H float64 }
 // one frame.
 type MaskState struct {
 	// Known is false when the boxes for this frame cannot be vouched for
-	// (no selectors set, a new document with no report yet, an element moving
-	// with no fresh report): withhold the frame from masked audiences.
+	// (no selectors set, a new document with no report yet, no measurement of
+	// the page after the frame came): withhold the frame from masked audiences.
 	Known bool
 	// Boxes per selector cover every matching element as painted in this
-	// frame. A cross-origin iframe, whose inside cannot be read, counts as a
-	// match of every selector.
+	// frame. A frame the page's tracker cannot read into (another site) counts
+	// as a match of every selector.
 	Boxes map[string][]Rect
 	// Focused lists the selectors whose elements contain the focused element.
 	Focused []string
@@ -36,24 +36,36 @@ type MaskState struct {
 
 // The tracker lives in its own isolated world with its own binding; see
 // masks.js for how it measures.
+//
+// A frame is judged by the page's measurements on both sides of it: those made
+// shortly before the frame was drawn (its timestamp, less paintLead), and a
+// report the page makes after the frame arrived, which the renderer asks for (a
+// poke) as it arrives. Whatever the page painted in that frame was measured by
+// one of them or lies on the way from one to the next, so the boxes of every
+// report in between, and the boxes swept from each to the next, cover it. This
+// does not depend on reports and frames arriving in the order they were made:
+// frames take longer through capture than reports through DevTools.
 const (
 	maskWorld   = "tandem-masks"
 	maskBinding = "tandemMasks"
 	// stillMargin and moveMargin grow every box, in CSS px: antialiasing and
-	// sub-pixel layout at rest; at least a frame's lag while things move.
+	// sub-pixel layout at rest; rounding of positions while things move.
 	stillMargin = 2
 	moveMargin  = 6
-	// maskStale: a frame this much newer than the newest report of a moving
-	// element shows a position nobody measured.
-	maskStale = 100 * time.Millisecond
-	// maskHistory reports are unioned while something moves: the picture
-	// may lag the newest layout by a commit or two.
-	maskHistory = 8
+	// maskHistory bounds the reports kept of one document: more than arrive
+	// while a frame waits for the measurement after it.
+	maskHistory = 128
 	// snapWait bounds how long a frame waits for its snapshot; the listener
 	// records it right after the frame is published, so this is only hit if
 	// the listener never ran.
 	snapWait = 2 * time.Second
-	maxSnaps = 256
+	// settleWait bounds how long a frame waits for the page to measure after
+	// it; a page whose main thread is that busy has its frames withheld.
+	settleWait = 400 * time.Millisecond
+	// paintLead is how long before a frame's timestamp the page may have
+	// measured what the frame shows (layout, raster, capture), generously.
+	paintLead = 150 * time.Millisecond
+	maxSnaps  = 256
 )
 
 //go:embed masks.js
@@ -65,7 +77,9 @@ type maskReport struct {
 	Doc     string                  `json:"doc"`
 	Cfg     uint64                  `json:"cfg"`
 	V       uint64                  `json:"v"`
-	T       float64                 `json:"t"` // ms since the Unix epoch, when measured
+	Poke    uint64                  `json:"poke"` // the newest poke the page had when it measured
+	Scan    uint64                  `json:"scan"` // the scan for closed shadow roots it asks for
+	T       float64                 `json:"t"`    // ms since the Unix epoch, when measured
 	Moving  bool                    `json:"moving"`
 	OK      bool                    `json:"ok"`
 	Err     string                  `json:"err"`
@@ -75,10 +89,13 @@ type maskReport struct {
 
 // maskSnap is what the tracker knew when a screencast frame arrived.
 type maskSnap struct {
-	sels    []string
-	known   bool
-	reports []*maskReport // oldest first, newest last
-	stamp   float64       // the frame's timestamp, to check the pairing
+	sels   []string
+	cfg    uint64
+	doc    string   // the document whose reports judge the frame; "" if none yet
+	need   uint64   // the poke a report after the frame echoes
+	docs   []string // the documents shown, from documents.snapshot
+	paired bool     // this snapshot is the frame's own (docs can be trusted)
+	stamp  float64  // the frame's timestamp, to check the pairing
 }
 
 // maskTracker follows the reports of masks.js. Its writer is chromedp's read
@@ -90,15 +107,23 @@ type maskTracker struct {
 	sels      []string // immutable once stored
 	dead      map[string]bool
 	hist      []*maskReport // of the current document and cfg, newest last
+	trimmed   bool          // hist lost its oldest reports
 	navigated bool          // a document committed and has not reported yet
+	// poke counts the pokes asked of the current document; pokeWant is the one a
+	// report must echo to be trusted at all: bumped when a frame inside the page
+	// navigated, which the page may not have measured yet.
+	poke      uint64
+	pokeWant  uint64
+	work      *maskWork     // pokes and scans, run by Tab.maskWorker
 	snaps     []maskSnap    // of frames the screencast goroutine has not taken
 	snapAdded chan struct{} // closed and replaced whenever a snap is added
+	changed   chan struct{} // closed and replaced at every report and navigation
 
 	onKnown func() // told of every OK report; must not block
+	docsNow func() []string
 
-	setMu     sync.Mutex // serialises SetMaskSelectors
-	installed bool
-	scriptID  page.ScriptIdentifier
+	setMu    sync.Mutex // serialises SetMaskSelectors
+	scriptID page.ScriptIdentifier
 }
 
 // observe takes the events of the tab that matter to masks, in arrival order.
@@ -111,12 +136,22 @@ func (m *maskTracker) observe(ev any) {
 	case *page.EventFrameNavigated:
 		if ev.Frame != nil && ev.Frame.ParentID == "" {
 			m.newDocument()
+		} else if ev.Frame != nil {
+			m.childNavigated()
 		}
 	case *inspector.EventTargetCrashed:
 		m.newDocument()
 	case *page.EventScreencastFrame:
 		m.snap(ev)
 	}
+}
+
+// signal wakes whoever waits for a report. The caller holds mu.
+func (m *maskTracker) signal() {
+	if m.changed != nil {
+		close(m.changed)
+	}
+	m.changed = make(chan struct{})
 }
 
 func (m *maskTracker) report(payload string) {
@@ -131,16 +166,21 @@ func (m *maskTracker) report(payload string) {
 	}
 	if len(m.hist) > 0 && m.hist[len(m.hist)-1].Doc != r.Doc {
 		m.bury(m.hist[len(m.hist)-1].Doc)
-		m.hist = nil
+		m.hist, m.trimmed = nil, false
+		m.poke, m.pokeWant = 0, 0
 	}
 	m.navigated = false
 	m.hist = append(m.hist, &r)
+	if r.Scan > 0 && m.work != nil {
+		m.work.ask(r.Doc, 0, r.Scan)
+	}
 	if r.OK && m.onKnown != nil {
 		m.onKnown()
 	}
 	if len(m.hist) > maskHistory {
-		m.hist = slices.Clone(m.hist[len(m.hist)-maskHistory:])
+		m.hist, m.trimmed = slices.Clone(m.hist[len(m.hist)-maskHistory:]), true
 	}
+	m.signal()
 }
 
 // newDocument forgets the boxes of the old document: until the new one
@@ -151,8 +191,26 @@ func (m *maskTracker) newDocument() {
 	for _, r := range m.hist {
 		m.bury(r.Doc)
 	}
-	m.hist = nil
+	m.hist, m.trimmed = nil, false
 	m.navigated = true
+	m.poke, m.pokeWant = 0, 0 // the new document counts its own pokes
+	m.signal()
+}
+
+// childNavigated: a frame inside the page has a new document, which may paint before
+// the tracker measures it (or cannot tell it: another origin). Frames are not known
+// until a report newer than this arrives, which a poke asks for.
+func (m *maskTracker) childNavigated() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.hist) == 0 {
+		return // nothing known yet anyway
+	}
+	m.poke++
+	m.pokeWant = m.poke
+	if m.work != nil {
+		m.work.ask(m.hist[len(m.hist)-1].Doc, m.poke, 0)
+	}
 }
 
 // bury marks a document gone; its late reports are ignored. The set is
@@ -169,22 +227,33 @@ func (m *maskTracker) configure(sels []string) uint64 {
 	defer m.mu.Unlock()
 	m.cfg++
 	m.sels = sels
-	m.hist = nil
+	m.hist, m.trimmed = nil, false
+	m.signal()
 	return m.cfg
 }
 
-// snap records what is known as a screencast frame arrives. Chromium's
-// sessionId does not tell frames apart, so snapshots pair with frames by
-// order, checked by the frame's timestamp: the iterator that delivers frames
-// drops none and keeps their order.
+// snap records what is known as a screencast frame arrives, and asks the page to
+// measure again, after this frame. Chromium's sessionId does not tell frames apart, so
+// snapshots pair with frames by order, checked by the frame's timestamp: the iterator
+// that delivers frames drops none and keeps their order.
 func (m *maskTracker) snap(ev *page.EventScreencastFrame) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.snapAdded == nil {
 		m.snapAdded = make(chan struct{})
 	}
-	s := maskSnap{sels: m.sels, reports: slices.Clone(m.hist), stamp: frameStamp(ev)}
-	s.known = m.cfg > 0 && !m.navigated && len(m.hist) > 0 && m.hist[len(m.hist)-1].OK
+	s := maskSnap{sels: m.sels, cfg: m.cfg, stamp: frameStamp(ev), paired: true}
+	if m.docsNow != nil {
+		s.docs = m.docsNow()
+	}
+	if m.cfg > 0 && !m.navigated && len(m.hist) > 0 {
+		newest := m.hist[len(m.hist)-1]
+		m.poke++
+		s.doc, s.need = newest.Doc, max(m.poke, m.pokeWant)
+		if m.work != nil {
+			m.work.ask(newest.Doc, m.poke, 0)
+		}
+	}
 	if len(m.snaps) >= maxSnaps {
 		m.snaps = m.snaps[1:] // nobody takes them; the pairing check fails safe
 	}
@@ -234,6 +303,56 @@ func (m *maskTracker) take(ctx context.Context, ev *page.EventScreencastFrame) m
 	}
 }
 
+// settle waits until the page has measured after the frame of s, and returns the
+// reports that judge it: the last made paintLead or more before the frame's
+// timestamp, every one since, and the first made after the frame arrived. nil means
+// the frame cannot be vouched for (another document, other selectors, no
+// measurement in time, or the reports from before it no longer kept).
+func (m *maskTracker) settle(ctx context.Context, s maskSnap) []*maskReport {
+	if s.doc == "" || s.need == 0 {
+		return nil
+	}
+	timer := time.NewTimer(settleWait)
+	defer timer.Stop()
+	for {
+		m.mu.Lock()
+		if m.cfg != s.cfg || len(m.hist) == 0 || m.hist[0].Doc != s.doc {
+			m.mu.Unlock()
+			return nil
+		}
+		lead := s.stamp*1000 - float64(paintLead.Milliseconds()) // ms since the epoch, as report times
+		first := 0
+		for i, r := range m.hist {
+			if r.T <= lead {
+				first = i
+			}
+		}
+		if first == 0 && m.hist[0].T > lead && m.trimmed {
+			m.mu.Unlock()
+			return nil // the reports from before the frame are no longer kept
+		}
+		for i, r := range m.hist[first:] {
+			if r.Poke >= s.need {
+				out := slices.Clone(m.hist[first : first+i+1])
+				m.mu.Unlock()
+				return out
+			}
+		}
+		if m.changed == nil {
+			m.changed = make(chan struct{})
+		}
+		changed := m.changed
+		m.mu.Unlock()
+		select {
+		case <-changed:
+		case <-timer.C:
+			return nil
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
 // configured reports whether selectors were ever set.
 func (m *maskTracker) configured() bool {
 	m.mu.Lock()
@@ -241,35 +360,32 @@ func (m *maskTracker) configured() bool {
 	return m.cfg > 0
 }
 
-func (m *maskTracker) focused() []string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if len(m.hist) == 0 {
-		return nil
-	}
-	return slices.Clone(m.hist[len(m.hist)-1].Focused)
-}
-
-// maskState places the boxes of snapshot s in a frame with this metadata.
-// It is a pure function of its inputs.
-func maskState(s maskSnap, meta *page.ScreencastFrameMetadata, ts time.Time) MaskState {
-	if !s.known || len(s.reports) == 0 || meta == nil {
+// maskState places the boxes of reports (as settle returns them, oldest first) in a
+// frame with this metadata. Every report's boxes are covered, and for each element
+// whose box moved from one report to the next, the whole way between. It is a pure
+// function of its inputs.
+func maskState(sels []string, reports []*maskReport, meta *page.ScreencastFrameMetadata) MaskState {
+	if len(reports) == 0 || meta == nil {
 		return MaskState{}
 	}
 	if meta.PageScaleFactor != 0 && meta.PageScaleFactor != 1 {
 		return MaskState{} // pinch zoom: the picture is not the layout viewport
 	}
-	newest := s.reports[len(s.reports)-1]
-	reports := []*maskReport{newest}
-	margin := float64(stillMargin)
-	if newest.Moving {
-		if ts.Sub(time.UnixMicro(int64(newest.T*1000))) > maskStale {
+	moving := false
+	for i, r := range reports {
+		if !r.OK {
 			return MaskState{}
 		}
-		reports = s.reports
+		if r.Moving || (i > 0 && !sameBoxes(reports[i-1], r)) {
+			moving = true
+		}
+	}
+	margin := float64(stillMargin)
+	if moving {
 		margin = moveMargin
 	}
-	st := MaskState{Known: true, Boxes: make(map[string][]Rect, len(s.sels)), Focused: slices.Clone(newest.Focused)}
+	newest := reports[len(reports)-1]
+	st := MaskState{Known: true, Boxes: make(map[string][]Rect, len(sels)), Focused: slices.Clone(newest.Focused)}
 	place := func(b [5]float64) Rect {
 		r := Rect{X: b[0] - margin, Y: b[1] - margin, W: b[2] + 2*margin, H: b[3] + 2*margin}
 		if b[4] == 0 {
@@ -278,39 +394,57 @@ func maskState(s maskSnap, meta *page.ScreencastFrameMetadata, ts time.Time) Mas
 		}
 		return r
 	}
-	for _, sel := range s.sels {
+	for _, sel := range sels {
 		var out []Rect
-		for _, r := range reports {
-			for _, b := range r.Boxes[sel] {
+		seen := map[[5]float64]bool{}
+		add := func(b [5]float64) {
+			if !seen[b] {
+				seen[b] = true
 				out = append(out, place(b))
 			}
 		}
-		// One frame ahead at the same speed: compositor-driven motion
-		// (transforms, smooth scrolling) can run ahead of the main thread.
-		if older := lastDifferent(s.reports, sel); newest.Moving && older != nil {
-			prev := older.Boxes[sel]
-			cur := newest.Boxes[sel]
-			// Ahead at the same speed, as far as the frame is newer than the report (at
-			// least one step, plus one for safety): a busy main thread reports late, and
-			// compositor-driven motion runs ahead of it. The whole sweep is covered.
-			steps := 2.0
-			if dt := newest.T - older.T; dt > 0 {
-				if ahead := (float64(ts.UnixMicro())/1000 - newest.T) / dt; ahead > 1 {
-					steps = math.Ceil(ahead) + 1
-				}
+		for i, r := range reports {
+			cur := r.Boxes[sel]
+			for _, b := range cur {
+				add(b)
 			}
+			if i == 0 {
+				continue
+			}
+			// The way from the previous measurement: element by element, when the
+			// elements line up.
+			prev := reports[i-1].Boxes[sel]
 			if len(prev) == len(cur) {
-				for i := range cur {
-					if prev[i][4] != cur[i][4] {
-						continue
+				for k := range cur {
+					if prev[k] != cur[k] && prev[k][4] == cur[k][4] {
+						add(hull(prev[k], cur[k]))
 					}
-					out = append(out, place(sweep(prev[i], cur[i], steps)))
 				}
 			}
 		}
 		st.Boxes[sel] = out
 	}
 	return st
+}
+
+func sameBoxes(a, b *maskReport) bool {
+	if len(a.Boxes) != len(b.Boxes) {
+		return false
+	}
+	for k, v := range a.Boxes {
+		if !slices.Equal(v, b.Boxes[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// hull is the box that covers a and b.
+func hull(a, b [5]float64) [5]float64 {
+	x0, y0 := math.Min(a[0], b[0]), math.Min(a[1], b[1])
+	x1 := math.Max(a[0]+a[2], b[0]+b[2])
+	y1 := math.Max(a[1]+a[3], b[1]+b[3])
+	return [5]float64{x0, y0, x1 - x0, y1 - y0, a[4]}
 }
 
 // SetMaskSelectors tells the tab which selectors to track (the union over
@@ -326,17 +460,6 @@ func (t *Tab) SetMaskSelectors(ctx context.Context, selectors []string) error {
 		if !slices.Contains(sels, s) {
 			sels = append(sels, s)
 		}
-	}
-	if !m.installed {
-		if _, err := call(ctx, t, runtime.AddBinding, runtime.AddBindingParams{Name: maskBinding, ExecutionContextName: maskWorld}); err != nil {
-			return err
-		}
-		if _, err := call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
-			Source: maskJS, WorldName: maskWorld, RunImmediately: new(true),
-		}); err != nil {
-			return err
-		}
-		m.installed = true
 	}
 	if err := t.checkSelectors(ctx, sels); err != nil {
 		return err
@@ -401,37 +524,4 @@ func (t *Tab) checkSelectors(ctx context.Context, sels []string) error {
 		return fmt.Errorf("%w: %q", ErrBadSelector, bad)
 	}
 	return nil
-}
-
-// FocusedMatches lists the selectors whose elements contain the focused
-// element, from the newest report; the gate uses it between frames.
-func (t *Tab) FocusedMatches() []string { return t.masks.focused() }
-
-// sweep is the box that covers cur and where it will be after steps more moves like the
-// one from prev to cur.
-func sweep(prev, cur [5]float64, steps float64) [5]float64 {
-	var ahead [5]float64
-	for k := range 4 {
-		ahead[k] = cur[k] + steps*(cur[k]-prev[k])
-	}
-	x0, y0 := math.Min(cur[0], ahead[0]), math.Min(cur[1], ahead[1])
-	x1 := math.Max(cur[0]+cur[2], ahead[0]+ahead[2])
-	y1 := math.Max(cur[1]+cur[3], ahead[1]+ahead[3])
-	return [5]float64{x0, y0, x1 - x0, y1 - y0, cur[4]}
-}
-
-// lastDifferent is the newest report before the newest one whose boxes for sel differ:
-// a moving box is reported at every measurement, two of which can fall in one frame, so
-// the report just before may show the same place and say nothing of the speed.
-func lastDifferent(reports []*maskReport, sel string) *maskReport {
-	if len(reports) < 2 {
-		return nil
-	}
-	cur := reports[len(reports)-1].Boxes[sel]
-	for i := len(reports) - 2; i >= 0; i-- {
-		if !slices.Equal(reports[i].Boxes[sel], cur) {
-			return reports[i]
-		}
-	}
-	return reports[len(reports)-2]
 }

@@ -12,22 +12,19 @@ import (
 	"github.com/chromedp/cdproto/page"
 )
 
-func rep(doc string, cfg uint64, t float64, moving bool, boxes map[string][][5]float64) *maskReport {
-	return &maskReport{Doc: doc, Cfg: cfg, T: t, Moving: moving, OK: true, Boxes: boxes}
+func rep(v uint64, poke uint64, moving bool, boxes map[string][][5]float64) *maskReport {
+	return &maskReport{Doc: "d", Cfg: 1, V: v, Poke: poke, Moving: moving, OK: true, Boxes: boxes}
 }
 
 func TestMaskStatePlacesBoxesInTheFrame(t *testing.T) {
-	now := time.UnixMilli(1_700_000_000_000)
-	ms := float64(now.UnixMilli())
 	meta := &page.ScreencastFrameMetadata{PageScaleFactor: 1, DeviceWidth: 800, DeviceHeight: 600, ScrollOffsetX: 10, ScrollOffsetY: 300}
 	sels := []string{"a", "b"}
 
 	t.Run("document boxes move with the scroll offset, viewport boxes do not", func(t *testing.T) {
-		s := maskSnap{sels: sels, known: true, reports: []*maskReport{rep("d", 1, ms, false, map[string][][5]float64{
+		st := maskState(sels, []*maskReport{rep(1, 1, false, map[string][][5]float64{
 			"a": {{100, 400, 50, 20, 0}},
 			"b": {{5, 6, 7, 8, 1}},
-		})}}
-		st := maskState(s, meta, now)
+		})}, meta)
 		if !st.Known {
 			t.Fatal("not known")
 		}
@@ -40,51 +37,53 @@ func TestMaskStatePlacesBoxesInTheFrame(t *testing.T) {
 		}
 	})
 
-	t.Run("a moving element is covered at its last positions and swept ahead", func(t *testing.T) {
+	t.Run("an element that moved between the measurements around the frame is covered all the way", func(t *testing.T) {
 		box := func(x float64) map[string][][5]float64 { return map[string][][5]float64{"a": {{x, 0, 10, 10, 1}}} }
-		s := maskSnap{sels: sels, known: true, reports: []*maskReport{
-			rep("d", 1, ms-32, true, box(0)), rep("d", 1, ms-16, true, box(20)), rep("d", 1, ms, true, box(40)),
-		}}
-		spans := func(st MaskState) [][2]float64 {
-			var out [][2]float64
+		st := maskState(sels, []*maskReport{rep(1, 0, false, box(0)), rep(2, 0, true, box(40)), rep(3, 1, true, box(100))}, meta)
+		if !st.Known {
+			t.Fatal("not known")
+		}
+		covered := func(x0, x1 float64) bool {
 			for _, r := range st.Boxes["a"] {
-				out = append(out, [2]float64{r.X + moveMargin, r.X + r.W - moveMargin})
+				if r.X <= x0 && r.X+r.W >= x1 {
+					return true
+				}
 			}
-			slices.SortFunc(out, func(a, b [2]float64) int { return int(a[0]-b[0])*1000 + int(a[1]-b[1]) })
-			return out
+			return false
 		}
-		// A frame as new as the report: the last three positions, and two steps ahead.
-		if got, want := spans(maskState(s, meta, now)), [][2]float64{{0, 10}, {20, 30}, {40, 50}, {40, 90}}; !slices.Equal(got, want) {
-			t.Fatalf("spans = %v, want %v", got, want)
+		// Wherever the frame caught it between 0 and 110, some box covers it whole.
+		for x := 0.0; x <= 100; x += 5 {
+			if !covered(x, x+10) {
+				t.Fatalf("the element at x=%v is not covered by %v", x, st.Boxes["a"])
+			}
 		}
-		// A frame 50 ms newer (a main thread reporting late): swept as far as the element
-		// can have gone at its speed, 20 px per 16 ms, plus a step.
-		got := spans(maskState(s, meta, now.Add(50*time.Millisecond)))
-		if last := got[len(got)-1]; last[0] != 40 || last[1] < 40+10+20*50/16.0+20 {
-			t.Fatalf("sweep = %v, does not reach where the element can be", last)
+		if st.Boxes["a"][0].X != -moveMargin {
+			t.Fatalf("moving boxes have the still margin: %v", st.Boxes["a"])
 		}
 	})
 
-	t.Run("a frame long after the newest report of a moving element is not known", func(t *testing.T) {
-		s := maskSnap{sels: sels, known: true, reports: []*maskReport{rep("d", 1, ms, true, nil)}}
-		if maskState(s, meta, now.Add(maskStale+time.Millisecond)).Known {
-			t.Fatal("stale frame known")
-		}
-		s.reports[0].Moving = false
-		if !maskState(s, meta, now.Add(time.Hour)).Known {
-			t.Fatal("frame of a still page unknown")
+	t.Run("an element that appeared or went between the measurements is covered in both", func(t *testing.T) {
+		st := maskState(sels, []*maskReport{
+			rep(1, 0, false, map[string][][5]float64{"a": {{0, 0, 10, 10, 1}}}),
+			rep(2, 1, false, map[string][][5]float64{"a": {{200, 0, 10, 10, 1}, {300, 0, 10, 10, 1}}}),
+		}, meta)
+		if len(st.Boxes["a"]) != 3 {
+			t.Fatalf("boxes = %v, want all three", st.Boxes["a"])
 		}
 	})
 
-	t.Run("unknown snapshots and pinch zoom are not known", func(t *testing.T) {
-		s := maskSnap{sels: sels, known: false, reports: []*maskReport{rep("d", 1, ms, false, nil)}}
-		if maskState(s, meta, now).Known {
-			t.Fatal("unknown snapshot known")
+	t.Run("no measurement, a failed one, or pinch zoom is not known", func(t *testing.T) {
+		if maskState(sels, nil, meta).Known {
+			t.Fatal("known without reports")
 		}
-		s.known = true
+		bad := rep(2, 1, false, nil)
+		bad.OK = false
+		if maskState(sels, []*maskReport{rep(1, 0, false, nil), bad}, meta).Known {
+			t.Fatal("known with a failed measurement")
+		}
 		zoomed := *meta
 		zoomed.PageScaleFactor = 2
-		if maskState(s, &zoomed, now).Known {
+		if maskState(sels, []*maskReport{rep(1, 1, false, nil)}, &zoomed).Known {
 			t.Fatal("zoomed frame known")
 		}
 	})
@@ -100,43 +99,76 @@ func TestMaskTrackerPairsFramesInOrder(t *testing.T) {
 	m.report(`{"doc":"d","cfg":1,"v":1,"t":1,"ok":true}`)
 	m.snap(frameEv(1))
 	m.snap(frameEv(2))
-	if s := m.take(t.Context(), frameEv(1)); !s.known {
-		t.Fatal("first frame not known")
+	if s := m.take(t.Context(), frameEv(1)); s.need == 0 || !s.paired {
+		t.Fatal("the first frame's snapshot was not taken")
 	}
-	if s := m.take(t.Context(), frameEv(3)); s.known {
+	if s := m.take(t.Context(), frameEv(3)); s.paired || s.need != 0 {
 		t.Fatal("a snapshot of another frame was used")
 	}
 }
 
-func TestMaskTrackerForgetsOldDocuments(t *testing.T) {
+func TestMaskTrackerSettlesFramesWithAMeasurementAfterThem(t *testing.T) {
 	var m maskTracker
 	cfg := m.configure([]string{"a"})
-	payload := func(doc string, cfg uint64) string {
-		return fmt.Sprintf(`{"doc":%q,"cfg":%d,"v":1,"t":1,"ok":true,"boxes":{"a":[[1,2,3,4,0]]},"focused":["a"]}`, doc, cfg)
+	// Reports are stamped in ms of the page's clock, frames in seconds.
+	payload := func(doc string, cfg, v, poke uint64, ms float64) string {
+		return fmt.Sprintf(`{"doc":%q,"cfg":%d,"v":%d,"poke":%d,"t":%v,"ok":true,"boxes":{"a":[[1,2,3,4,0]]},"focused":["a"]}`, doc, cfg, v, poke, ms)
 	}
 	m.snap(frameEv(1))
-	if s := m.take(t.Context(), frameEv(1)); s.known {
-		t.Fatal("known before any report")
+	if s := m.take(t.Context(), frameEv(1)); m.settle(t.Context(), s) != nil {
+		t.Fatal("settled before any report")
 	}
-	m.report(payload("old", cfg))
-	m.snap(frameEv(2))
-	if s := m.take(t.Context(), frameEv(2)); !s.known {
-		t.Fatal("unknown after a report")
+	m.report(payload("old", cfg, 1, 0, 8000))
+	m.report(payload("old", cfg, 2, 0, 9000)) // well before the frame is drawn
+	m.report(payload("old", cfg, 3, 0, 9900)) // just before: perhaps what it shows
+	m.snap(frameEv(10))
+	s := m.take(t.Context(), frameEv(10))
+	if s.need != 1 {
+		t.Fatalf("the frame asks for poke %d, want 1", s.need)
 	}
-	if got := m.focused(); !slices.Equal(got, []string{"a"}) {
-		t.Fatalf("focused = %v", got)
+	settled := make(chan []*maskReport, 1)
+	go func() { settled <- m.settle(t.Context(), s) }()
+	m.report(payload("old", cfg, 4, 0, 10010)) // after the frame, before the poke: not enough
+	m.report(payload("old", cfg, 5, 1, 10020)) // the poke's answer
+	got := <-settled
+	var vs []uint64
+	for _, r := range got {
+		vs = append(vs, r.V)
 	}
+	if !slices.Equal(vs, []uint64{2, 3, 4, 5}) {
+		t.Fatalf("settled on reports %v, want 2 to 5: the last from before the frame was drawn to the poke's answer", vs)
+	}
+
+	// A new document: reports of the gone one, and of old selectors, vouch for nothing.
+	m.snap(frameEv(11))
+	s = m.take(t.Context(), frameEv(11))
 	m.newDocument()
-	m.report(payload("old", cfg)) // late report of the gone document
-	m.report(payload("new", cfg-1))
-	m.snap(frameEv(3))
-	if s := m.take(t.Context(), frameEv(3)); s.known {
-		t.Fatal("known from a gone document or an old configuration")
+	m.report(payload("old", cfg, 6, 9, 11100))
+	m.report(payload("new", cfg-1, 1, 9, 11100))
+	if m.settle(t.Context(), s) != nil {
+		t.Fatal("a frame of the old document was settled by the new one")
 	}
-	m.report(payload("new", cfg))
-	m.snap(frameEv(4))
-	if s := m.take(t.Context(), frameEv(4)); !s.known || len(s.reports) != 1 || s.reports[0].Doc != "new" {
-		t.Fatalf("snapshot after the new document reported: %+v", s)
+	m.report(payload("new", cfg, 1, 0, 11200))
+	m.snap(frameEv(12))
+	s = m.take(t.Context(), frameEv(12))
+	m.report(payload("new", cfg, 2, s.need, 12010))
+	if got := m.settle(t.Context(), s); len(got) != 2 || got[1].Doc != "new" {
+		t.Fatalf("after the new document reported: %v", got)
+	}
+}
+
+func TestMaskTrackerWithholdsWhenThePageDoesNotMeasure(t *testing.T) {
+	var m maskTracker
+	cfg := m.configure([]string{"a"})
+	m.report(fmt.Sprintf(`{"doc":"d","cfg":%d,"v":1,"ok":true}`, cfg))
+	m.snap(frameEv(1))
+	s := m.take(t.Context(), frameEv(1))
+	start := time.Now()
+	if m.settle(t.Context(), s) != nil {
+		t.Fatal("settled without a measurement after the frame")
+	}
+	if waited := time.Since(start); waited < settleWait {
+		t.Fatalf("gave up after %v, before settleWait", waited)
 	}
 }
 
@@ -190,21 +222,22 @@ func TestMaskTrackerFindsElements(t *testing.T) {
 	waitFor(t, "a frame with every box", func() bool {
 		select {
 		case f := <-tab.Frames():
-			last = f.Masks
-			if f.ScrollY != 500 || !f.Masks.Known {
+			st := f.MaskState()
+			last = st
+			if f.ScrollY != 500 || !st.Known {
 				return false
 			}
-			mk := f.Masks.Boxes["[data-tandem-mask]"]
+			mk := st.Boxes["[data-tandem-mask]"]
 			return covers(mk, Rect{40, 200, 100, 50}) && // the box, scrolled
 				covers(mk, Rect{40, -380, 40, 40}) && // inside the same-origin iframe
 				covers(mk, Rect{400, -400, 210, 160}) && // the whole cross-origin iframe
-				covers(f.Masks.Boxes["input[type=password]"], Rect{400, -400, 210, 160}) &&
-				slices.Contains(f.Masks.Focused, "input[type=password]")
+				covers(st.Boxes["input[type=password]"], Rect{400, -400, 210, 160}) &&
+				slices.Contains(st.Focused, "input[type=password]")
 		default:
 			return false
 		}
 	})
-	if got := tab.FocusedMatches(); !slices.Equal(got, []string{"input[type=password]"}) {
-		t.Fatalf("FocusedMatches = %v", got)
+	if got, err := tab.FocusedMasked(testCtx(t), sels); err != nil || !slices.Equal(got, []string{"input[type=password]"}) {
+		t.Fatalf("FocusedMasked = %v, %v", got, err)
 	}
 }

@@ -2,7 +2,11 @@ package renderer
 
 import (
 	"context"
+
 	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 )
 
 // refreshPause bounds how often a withheld picture asks Chromium for a fresh frame.
@@ -46,7 +50,12 @@ func (t *Tab) refresher() {
 		}
 		ctx, cancel := context.WithTimeout(t.ctx, t.cfg.CallTimeout)
 		t.vpMu.Lock()
-		err := t.startScreencast(ctx, t.vp)
+		// A start while the screencast runs sends nothing new: stop it first, and the
+		// start sends the current picture.
+		_, err := cdp.Call(ctx, t.target, page.StopScreencast, cdp.Empty{})
+		if err == nil {
+			err = t.startScreencast(ctx, t.vp)
+		}
 		t.vpMu.Unlock()
 		cancel()
 		if err != nil && t.ctx.Err() == nil {

@@ -25,7 +25,9 @@ func (t *Tab) startScreencast(ctx context.Context, vp Viewport) error {
 }
 
 // screencast acks every frame at once (the iterator runs on its own
-// goroutine, not in the tab's event loop) and hands it over newest-wins.
+// goroutine, not in the tab's event loop) and hands it over newest-wins. A
+// frame's mask boxes are settled by the settler meanwhile: viewers who see
+// masked content get the frame without waiting for them.
 func (t *Tab) screencast(frames iter.Seq2[page.EventScreencastFrame, error]) {
 	defer t.wg.Done()
 	for ev, err := range frames {
@@ -50,14 +52,75 @@ func (t *Tab) screencast(frames iter.Seq2[page.EventScreencastFrame, error]) {
 			ScrollX:   m.ScrollOffsetX,
 			ScrollY:   m.ScrollOffsetY,
 			Timestamp: ts,
-			Masks:     maskState(snap, m, ts),
+			Documents: snap.docs,
+			// The page's own document must be among them, or the pairing went wrong.
+			DocumentsKnown: snap.paired && len(snap.docs) > 0,
 		}
-		t.frameWithheld(!f.Masks.Known && t.masks.configured())
+		if snap.need > 0 {
+			f.masks = &pendingMasks{done: make(chan struct{}), gone: t.ctx.Done()}
+			select {
+			case t.settling <- settleJob{snap: snap, meta: m, p: f.masks}:
+			default: // the settler is far behind: this frame is not vouched for
+				close(f.masks.done)
+				t.frameWithheld(true)
+			}
+		} else {
+			t.frameWithheld(t.masks.configured())
+		}
 		if f.Width > 0 && f.Height > 0 {
 			t.geom.Store(&geometry{f.Width, f.Height})
 			t.hadFrame.Store(true)
 		}
 		t.offer(f)
+	}
+}
+
+// pendingMasks is a frame's MaskState while the page measures after it.
+type pendingMasks struct {
+	done  chan struct{} // closed once state is set
+	gone  <-chan struct{}
+	state MaskState
+}
+
+type settleJob struct {
+	snap maskSnap
+	meta *page.ScreencastFrameMetadata
+	p    *pendingMasks
+}
+
+// settler settles the mask boxes of frames, in their order.
+func (t *Tab) settler() {
+	defer t.wg.Done()
+	for {
+		select {
+		case <-t.ctx.Done():
+			return
+		case job := <-t.settling:
+			reports := t.masks.settle(t.ctx, job.snap)
+			job.p.state = maskState(job.snap.sels, reports, job.meta)
+			close(job.p.done)
+			t.frameWithheld(!job.p.state.Known)
+		}
+	}
+}
+
+// MaskState is where masked elements are in this picture. It waits, at most a few
+// hundred milliseconds, until the page has measured after the frame; a frame it
+// cannot vouch for is not Known.
+func (f Frame) MaskState() MaskState {
+	if f.masks == nil {
+		return f.Masks
+	}
+	select {
+	case <-f.masks.done:
+		return f.masks.state
+	case <-f.masks.gone:
+		select {
+		case <-f.masks.done:
+			return f.masks.state
+		default:
+			return MaskState{}
+		}
 	}
 }
 

@@ -50,9 +50,13 @@ type Tab struct {
 	inputMu   sync.Mutex // serialises input, guards held
 	held      heldInput
 	dialogSeq atomic.Uint64
-	masks     maskTracker   // see masks.go
-	stale     atomic.Bool   // the newest frame's mask boxes were unknown (refresh.go)
-	refresh   chan struct{} // asks the refresher for a fresh frame
+	masks     maskTracker // see masks.go
+	docs      *documents  // see documents.go
+	maskWork  maskWork    // the tracker's pokes and scans (maskworld.go)
+	world     maskWorldState
+	stale     atomic.Bool    // the newest frame's mask boxes were unknown (refresh.go)
+	refresh   chan struct{}  // asks the refresher for a fresh frame
+	settling  chan settleJob // frames whose mask boxes the settler settles
 }
 
 type geometry struct{ w, h float64 }
@@ -76,18 +80,23 @@ func (b *Browser) newTab(ctx context.Context, vp Viewport, cfg Config, opts ...T
 		return nil, err
 	}
 	t := &Tab{
-		cfg:     cfg,
-		log:     b.log,
-		cb:      inst.cb,
-		frames:  make(chan Frame, 1),
-		refresh: make(chan struct{}, 1),
-		events:  make(chan Event, eventBuffer),
-		done:    make(chan struct{}),
-		q:       newQueue(),
-		vp:      vp.clamp(),
+		cfg:      cfg,
+		log:      b.log,
+		cb:       inst.cb,
+		frames:   make(chan Frame, 1),
+		refresh:  make(chan struct{}, 1),
+		settling: make(chan settleJob, 64),
+		events:   make(chan Event, eventBuffer),
+		done:     make(chan struct{}),
+		q:        newQueue(),
+		vp:       vp.clamp(),
 	}
 	t.geom.Store(&geometry{float64(t.vp.Width), float64(t.vp.Height)})
 	t.masks.onKnown = t.masksKnown
+	t.docs = newDocuments("", "")
+	t.masks.docsNow = t.docs.snapshot
+	t.maskWork.wake = make(chan struct{}, 1)
+	t.masks.work = &t.maskWork
 	t.ctx, t.cancel = chromedp.NewContext(inst.root,
 		chromedp.WithNewBrowserContext(o.browserContextOptions()...),
 		// Ordered, from the first message: the loop sees every event.
@@ -98,6 +107,7 @@ func (b *Browser) newTab(ctx context.Context, vp Viewport, cfg Config, opts ...T
 		return nil, err
 	}
 	t.log = b.log.With("tab", string(t.targetID))
+	t.docs.bind(t.targetID, t.bctxID)
 	if err := t.setup(ctx, o); err != nil {
 		t.Close()
 		return nil, err
@@ -162,6 +172,9 @@ func (t *Tab) setup(ctx context.Context, o tabOptions) error {
 	if err := t.watchTitle(cctx); err != nil {
 		return err
 	}
+	if err := t.installMasks(cctx); err != nil {
+		return err
+	}
 	if paused != nil {
 		if err := t.enableNavFilter(cctx); err != nil {
 			return err
@@ -169,10 +182,12 @@ func (t *Tab) setup(ctx context.Context, o tabOptions) error {
 		t.wg.Add(1)
 		go t.navFilter(paused, o.navFilter)
 	}
-	t.wg.Add(3)
+	t.wg.Add(5)
 	go t.screencast(frames)
+	go t.settler()
 	go t.loop()
 	go t.refresher()
+	go t.maskWorker()
 	go t.watch(detached)
 	t.vpMu.Lock()
 	err = t.startScreencast(cctx, t.vp)

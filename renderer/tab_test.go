@@ -138,9 +138,9 @@ func TestTyping(t *testing.T) {
 		key("up", "Control", "ControlLeft", 17, "", 0),
 	)
 	waitJS(t, tab, `(() => { const i = document.getElementById('i'); return i.selectionStart === 0 && i.selectionEnd === i.value.length; })()`, true)
-	sel, err := tab.SelectedText(ctx)
-	if err != nil || sel != "aBGrüße ü 日" {
-		t.Fatalf("SelectedText = %q, %v", sel, err)
+	sel, err := tab.SelectedText(ctx, nil)
+	if err != nil || sel.Text != "aBGrüße ü 日" || sel.Masked {
+		t.Fatalf("SelectedText = %+v, %v", sel, err)
 	}
 	press(t, tab, key("down", "x", "KeyX", 88, "x", 0), key("up", "x", "KeyX", 88, "", 0))
 	waitJS(t, tab, value, "x")

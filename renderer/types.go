@@ -27,7 +27,17 @@ type Frame struct {
 	Width, Height    float64 // CSS px of the viewport shown
 	ScrollX, ScrollY float64
 	Timestamp        time.Time
-	Masks            MaskState // where masked elements are in this picture
+	// Masks is where masked elements are in this picture, when known at once;
+	// read it with MaskState, which waits for the page's measurement after the
+	// frame.
+	Masks MaskState
+	masks *pendingMasks
+	// Documents lists the address of every document that may be in this picture: the
+	// page, its frames (of any site), and those that left them within the last second.
+	// DocumentsKnown is false when that cannot be vouched for: treat every page rule as
+	// matching.
+	Documents      []string
+	DocumentsKnown bool
 }
 
 // MouseInput is a mouse event at normalised coordinates of the newest frame.

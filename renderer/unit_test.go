@@ -80,20 +80,47 @@ func TestViewportClamp(t *testing.T) {
 	}
 }
 
-func TestEditingCommand(t *testing.T) {
+func TestKeyEffectsAreJudgedByWhatTheyDo(t *testing.T) {
+	down := func(key, code string, mods int, text string) KeyInput {
+		return KeyInput{Action: "down", Key: key, Code: code, Modifiers: mods, Text: text, KeyCode: 999}
+	}
 	for _, tc := range []struct {
+		name string
 		k    KeyInput
-		want string
+		want KeyEffect
+		nav  bool
 	}{
-		{KeyInput{Code: "KeyA", Modifiers: ModCtrl}, "selectAll"},
-		{KeyInput{KeyCode: 'C', Modifiers: ModMeta}, "copy"},
-		{KeyInput{Code: "KeyZ", Modifiers: ModCtrl}, "undo"},
-		{KeyInput{Code: "KeyZ", Modifiers: ModCtrl | ModShift}, "redo"},
-		{KeyInput{Code: "KeyQ", Modifiers: ModCtrl}, ""},
+		{"a letter types", down("a", "KeyA", 0, "a"), KeyEffect{VK: 'A', Text: "a"}, false},
+		{"a key named Tab that carries text types it", down("Tab", "Tab", 0, "x"), KeyEffect{VK: 9, Text: "x"}, false},
+		{"Tab moves focus", down("Tab", "Tab", 0, ""), KeyEffect{VK: 9}, true},
+		{"an arrow moves the caret", down("ArrowLeft", "ArrowLeft", ModShift, ""), KeyEffect{VK: 37}, true},
+		{"Ctrl+A selects all", down("a", "KeyA", ModCtrl, "a"), KeyEffect{VK: 'A', Command: "selectAll"}, false},
+		{"Cmd+C copies", down("c", "KeyC", ModMeta, ""), KeyEffect{VK: 'C', Command: "copy"}, false},
+		{"Ctrl+Insert copies", down("Insert", "Insert", ModCtrl, ""), KeyEffect{VK: 45, Command: "copy"}, false},
+		{"Shift+Insert pastes", down("Insert", "Insert", ModShift, ""), KeyEffect{VK: 45, Command: "paste"}, false},
+		{"Shift+Delete cuts", down("Delete", "Delete", ModShift, ""), KeyEffect{VK: 46, Command: "cut"}, false},
+		{"Ctrl+Shift+V pastes as plain text", down("V", "KeyV", ModCtrl|ModShift, ""), KeyEffect{VK: 'V', Command: "pasteAndMatchStyle"}, false},
+		{"Ctrl+V named otherwise is still a paste", down("v", "KeyV", ModCtrl, ""), KeyEffect{VK: 'V', Command: "paste"}, false},
+		{"a key called a on the V key with Ctrl is judged by its key, as executed", down("a", "KeyV", ModCtrl, ""), KeyEffect{VK: 'A', Command: "selectAll"}, false},
+		{"a paste key without a code", down("Paste", "", 0, ""), KeyEffect{Command: "paste"}, false},
+		{"Ctrl+Z undoes", down("z", "KeyZ", ModCtrl, ""), KeyEffect{VK: 'Z', Command: "undo"}, false},
+		{"Ctrl+Shift+Z redoes", down("Z", "KeyZ", ModCtrl|ModShift, ""), KeyEffect{VK: 'Z', Command: "redo"}, false},
+		{"AltGr (Ctrl+Alt) types", down("@", "KeyQ", ModCtrl|ModAlt, "@"), KeyEffect{VK: 'Q', Text: "@"}, false},
+		{"Backspace edits", down("Backspace", "Backspace", 0, ""), KeyEffect{VK: 8}, false},
+		{"a lone modifier", down("Control", "ControlLeft", ModCtrl, ""), KeyEffect{VK: 17}, true},
+		{"named keys without a code", down("Enter", "", 0, "\r"), KeyEffect{VK: 13, Text: "\r"}, false},
+		{"the client's keyCode is ignored", down("q", "KeyQ", ModCtrl, ""), KeyEffect{VK: 'Q'}, false},
+		{"a key up does nothing", KeyInput{Action: "up", Key: "v", Code: "KeyV", Modifiers: ModCtrl, Text: "v"}, KeyEffect{VK: 'V'}, false},
 	} {
-		if got := editingCommand(tc.k); got != tc.want {
-			t.Errorf("editingCommand(%+v) = %q, want %q", tc.k, got, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			got := EffectOf(tc.k)
+			if got != tc.want {
+				t.Fatalf("EffectOf(%+v) = %+v, want %+v", tc.k, got, tc.want)
+			}
+			if got.Navigation() != tc.nav {
+				t.Fatalf("Navigation() = %v, want %v", got.Navigation(), tc.nav)
+			}
+		})
 	}
 }
 

@@ -228,7 +228,8 @@ export class Input {
     if (IGNORED.has(e.key)) return;
     const shortcut = (e.ctrlKey || e.metaKey) && !(e.ctrlKey && e.altKey); // AltGr is Ctrl+Alt
     const k = e.key.length === 1 ? e.key.toLowerCase() : '';
-    if (shortcut && k === 'v' && !e.altKey) {
+    const shiftInsert = e.key === 'Insert' && e.shiftKey && !e.ctrlKey && !e.metaKey && !e.altKey;
+    if ((shortcut && k === 'v' && !e.altKey) || shiftInsert) {
       return; // let the paste event bring the viewer's clipboard as text
     }
     this.flush();
@@ -238,8 +239,8 @@ export class Input {
     else if (!shortcut && e.key === 'Enter') text = '\r';
     e.preventDefault();
     this.keysDown.add(e.code || e.key);
+    // Copy and cut keys are answered by the server with a clipboard message.
     this.o.send(this.keyMsg('down', e, text));
-    if (shortcut && k === 'c') this.o.send({ type: 'copy' });
   }
 
   keyUp(e) {
