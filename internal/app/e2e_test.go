@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -129,10 +130,16 @@ func join(t *testing.T, ctx context.Context, name string) {
 
 func waitHits(t *testing.T, hits *atomic.Int64, want int64) {
 	t.Helper()
+	eventually(t, fmt.Sprintf("the provider has %d hits", want), func() bool { return hits.Load() == want })
+}
+
+// eventually polls cond until it holds, for at most 20 s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
-	for hits.Load() != want {
+	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("provider hits = %d, want %d", hits.Load(), want)
+			t.Fatalf("timed out waiting until %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -144,15 +151,33 @@ func waitHits(t *testing.T, hits *atomic.Int64, want int64) {
 func TestControlInRealBrowsers(t *testing.T) {
 	execPath := chromiumOrSkip(t)
 	var hits atomic.Int64
+	// Each click tells which click of the page it is and where it landed, so the test
+	// knows exactly how many clicks the page had taken when a given one came.
+	var mu sync.Mutex
+	var clicks []struct{ n, x int }
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `<!doctype html><title>Provider</title><style>body{margin:0;font:32px sans-serif}</style>
 <button id=b style="position:fixed;inset:0;width:100%;height:100%;background:#fde68a">Press to order</button>
-<script>b.onclick=()=>fetch('/hit',{method:'POST'})</script>`)
+<script>let n = 0; b.onclick = (e) => fetch('/hit?n=' + (++n) + '&x=' + Math.round(e.clientX / innerWidth * 100), {method: 'POST'})</script>`)
 	})
 	mux.HandleFunc("POST /hit", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		x, _ := strconv.Atoi(r.URL.Query().Get("x"))
+		mu.Lock()
+		clicks = append(clicks, struct{ n, x int }{n, x})
+		mu.Unlock()
 		hits.Add(1)
 	})
+	// clickAt clicks the viewer's picture at a fraction of its width, in its middle.
+	clickAt := func(ctx context.Context, who string, fx float64) {
+		t.Helper()
+		box, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(() => { const r = document.getElementById('screen').getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()`))
+		if err != nil || len(box) != 4 {
+			t.Fatalf("%s: the picture's place: %v", who, err)
+		}
+		must(t, ctx, who+" clicks", void(chromedp.MouseClickXY(box[0]+box[2]*fx, box[1]+box[3]/2)))
+	}
 	provider := httptest.NewServer(mux)
 	defer provider.Close()
 
@@ -186,19 +211,29 @@ func TestControlInRealBrowsers(t *testing.T) {
 	guest := openTab(t, browser, created.Links["guest"])
 	join(t, guest, "Gus")
 	waitFrame(t, guest)
-	must(t, guest, "guest clicks without control", chromedp.Click(chromedp.ID("screen")),
-		chromedp.WaitVisible(chromedp.ID("hint")))
-	// The host clicks after the guest: had the guest's click gone through, it would be
-	// counted first.
-	must(t, host, "host clicks again", chromedp.Click(chromedp.ID("screen")))
-	waitHits(t, &hits, 2)
-	time.Sleep(300 * time.Millisecond)
-	if h := hits.Load(); h != 2 {
-		t.Fatalf("the guest's click without control reached the provider: hits = %d", h)
+	clickAt(guest, "guest without control", 0.2)
+	must(t, guest, "guest is told it has no control", chromedp.WaitVisible(chromedp.ID("hint")))
+	// The guest's request for control travels after its click, on the same connection;
+	// once the host sees it, the host's click is injected after anything of the guest's.
+	must(t, guest, "guest asks for control", chromedp.Click(chromedp.ID("control-btn")))
+	must(t, host, "host sees the request", chromedp.WaitVisible(chromedp.CSS(`#requests button.btn-primary`)))
+	clickAt(host, "host", 0.8)
+	var second struct{ n, x int }
+	eventually(t, "the host's second click reaches the page", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range clicks {
+			if c.x > 50 && c.n >= 2 {
+				second = c
+				return true
+			}
+		}
+		return false
+	})
+	if second.n != 2 {
+		t.Fatalf("the page took %d clicks by the host's second: the guest's click without control went through", second.n)
 	}
 
-	must(t, guest, "guest asks for control", chromedp.Click(chromedp.ID("control-btn")))
-	must(t, host, "host grants", chromedp.WaitVisible(chromedp.CSS(`#requests button.btn-primary`)))
 	shot(t, host, "host-request")
 	must(t, host, "host grants", chromedp.Click(chromedp.CSS(`#requests button.btn-primary`)))
 	must(t, guest, "guest holds control", chromedp.WaitVisible(chromedp.CSS(`#people .is-controller`)))
