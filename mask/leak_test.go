@@ -177,8 +177,8 @@ func TestNoMaskedPixelLeaks(t *testing.T) {
 		}() + `</div></div>`,
 		"/iframe": head + `<div style="height:300px"></div><iframe src="/inner" style="border:0;width:400px;height:300px"></iframe><div style="height:3000px"></div>`,
 		"/inner":  head + `<div style="height:100px"></div><div class=m data-tandem-mask></div>`,
-		"/nav-a":  head + `<div class=m data-tandem-mask style="margin:20px"></div><script>setTimeout(() => location.href = '/nav-b', 300)</script>`,
-		"/nav-b":  head + `<div class=m data-tandem-mask style="margin:200px 0 0 300px"></div><script>setTimeout(() => location.href = '/nav-a', 300)</script>`,
+		"/nav-a":  head + `<div class=m data-tandem-mask style="margin:20px"></div><script>setTimeout(() => location.href = '/nav-b', 800)</script>`,
+		"/nav-b":  head + `<div class=m data-tandem-mask style="margin:200px 0 0 300px"></div><script>setTimeout(() => location.href = '/nav-a', 800)</script>`,
 	})
 
 	t.Run("static page", func(t *testing.T) {

@@ -37,14 +37,18 @@ type MaskState struct {
 // The tracker lives in its own isolated world with its own binding; see
 // masks.js for how it measures.
 //
-// A frame is judged by the page's measurements on both sides of it: those made
-// shortly before the frame was drawn (its timestamp, less paintLead), and a
-// report the page makes after the frame arrived, which the renderer asks for (a
-// poke) as it arrives. Whatever the page painted in that frame was measured by
-// one of them or lies on the way from one to the next, so the boxes of every
-// report in between, and the boxes swept from each to the next, cover it. This
-// does not depend on reports and frames arriving in the order they were made:
-// frames take longer through capture than reports through DevTools.
+// A frame is judged by the page's measurements on both sides of it. A screencast
+// frame's timestamp is the compositor frame it was drawn for; it shows the page as
+// some main-thread frame before it, which on a loaded machine can be several
+// frames behind. Every report names its animation frame (ft). So the reports from
+// those of the animation frames some lag before the previous screencast frame (at
+// least mainLag, and more the later frames arrive after their timestamps: a loaded
+// machine) up to one the page makes after this frame arrived (the renderer asks for
+// it, a poke) measured every state the frame can show, and what lies on the way
+// between. Their boxes, and the boxes swept from each to the next, cover it: still
+// elements exactly, moving ones along their way. This does not depend on reports
+// and frames arriving in the order they were made: frames take longer through
+// capture than reports through DevTools.
 const (
 	maskWorld   = "tandem-masks"
 	maskBinding = "tandemMasks"
@@ -54,17 +58,18 @@ const (
 	moveMargin  = 6
 	// maskHistory bounds the reports kept of one document: more than arrive
 	// while a frame waits for the measurement after it.
-	maskHistory = 128
+	maskHistory = 512
 	// snapWait bounds how long a frame waits for its snapshot; the listener
 	// records it right after the frame is published, so this is only hit if
 	// the listener never ran.
 	snapWait = 2 * time.Second
 	// settleWait bounds how long a frame waits for the page to measure after
 	// it; a page whose main thread is that busy has its frames withheld.
-	settleWait = 400 * time.Millisecond
-	// paintLead is how long before a frame's timestamp the page may have
-	// measured what the frame shows (layout, raster, capture), generously.
-	paintLead = 150 * time.Millisecond
+	settleWait = 2 * time.Second
+	// mainLag bounds how far behind the compositor the main thread's frames may
+	// be shown; firstLead is the same for a first frame, with no previous frame.
+	mainLag   = 500 * time.Millisecond
+	firstLead = time.Second
 	maxSnaps  = 256
 )
 
@@ -80,6 +85,7 @@ type maskReport struct {
 	Poke    uint64                  `json:"poke"` // the newest poke the page had when it measured
 	Scan    uint64                  `json:"scan"` // the scan for closed shadow roots it asks for
 	T       float64                 `json:"t"`    // ms since the Unix epoch, when measured
+	FT      float64                 `json:"ft"`   // ms since the Unix epoch: the animation frame measured; 0 if none
 	Moving  bool                    `json:"moving"`
 	OK      bool                    `json:"ok"`
 	Err     string                  `json:"err"`
@@ -93,6 +99,8 @@ type maskSnap struct {
 	cfg    uint64
 	doc    string   // the document whose reports judge the frame; "" if none yet
 	need   uint64   // the poke a report after the frame echoes
+	prev   float64  // the previous frame's timestamp, seconds since the epoch; 0 if none
+	delay  float64  // ms the previous frame arrived after its timestamp
 	docs   []string // the documents shown, from documents.snapshot
 	paired bool     // this snapshot is the frame's own (docs can be trusted)
 	stamp  float64  // the frame's timestamp, to check the pairing
@@ -114,8 +122,11 @@ type maskTracker struct {
 	// navigated, which the page may not have measured yet.
 	poke      uint64
 	pokeWant  uint64
-	work      *maskWork     // pokes and scans, run by Tab.maskWorker
-	snaps     []maskSnap    // of frames the screencast goroutine has not taken
+	work      *maskWork  // pokes and scans, run by Tab.maskWorker
+	snaps     []maskSnap // of frames the screencast goroutine has not taken
+	lastStamp float64    // timestamp of the newest frame
+	lastDelay float64    // ms it arrived after its timestamp
+	now       func() time.Time
 	snapAdded chan struct{} // closed and replaced whenever a snap is added
 	changed   chan struct{} // closed and replaced at every report and navigation
 
@@ -242,7 +253,13 @@ func (m *maskTracker) snap(ev *page.EventScreencastFrame) {
 	if m.snapAdded == nil {
 		m.snapAdded = make(chan struct{})
 	}
-	s := maskSnap{sels: m.sels, cfg: m.cfg, stamp: frameStamp(ev), paired: true}
+	s := maskSnap{sels: m.sels, cfg: m.cfg, stamp: frameStamp(ev), prev: m.lastStamp, delay: m.lastDelay, paired: true}
+	now := time.Now
+	if m.now != nil {
+		now = m.now
+	}
+	m.lastStamp = s.stamp
+	m.lastDelay = max(0, float64(now().UnixMicro())/1000-s.stamp*1000)
 	if m.docsNow != nil {
 		s.docs = m.docsNow()
 	}
@@ -304,10 +321,10 @@ func (m *maskTracker) take(ctx context.Context, ev *page.EventScreencastFrame) m
 }
 
 // settle waits until the page has measured after the frame of s, and returns the
-// reports that judge it: the last made paintLead or more before the frame's
-// timestamp, every one since, and the first made after the frame arrived. nil means
-// the frame cannot be vouched for (another document, other selectors, no
-// measurement in time, or the reports from before it no longer kept).
+// reports that judge it: the last of the previous frame's animation frame (or older),
+// every one since, and the first made after the frame arrived. nil means the frame
+// cannot be vouched for (another document, other selectors, no measurement in time,
+// or the reports from before it no longer kept).
 func (m *maskTracker) settle(ctx context.Context, s maskSnap) []*maskReport {
 	if s.doc == "" || s.need == 0 {
 		return nil
@@ -320,14 +337,18 @@ func (m *maskTracker) settle(ctx context.Context, s maskSnap) []*maskReport {
 			m.mu.Unlock()
 			return nil
 		}
-		lead := s.stamp*1000 - float64(paintLead.Milliseconds()) // ms since the epoch, as report times
+		// ms since the epoch, as report times.
+		lead := s.prev*1000 - max(float64(mainLag.Milliseconds()), 3*s.delay)
+		if s.prev <= 0 || s.prev > s.stamp {
+			lead = s.stamp*1000 - float64(firstLead.Milliseconds())
+		}
 		first := 0
 		for i, r := range m.hist {
-			if r.T <= lead {
+			if when := r.FT; (when > 0 && when <= lead) || (when <= 0 && r.T <= lead) {
 				first = i
 			}
 		}
-		if first == 0 && m.hist[0].T > lead && m.trimmed {
+		if first == 0 && (m.hist[0].FT > lead || m.hist[0].T > lead) && m.trimmed {
 			m.mu.Unlock()
 			return nil // the reports from before the frame are no longer kept
 		}

@@ -382,6 +382,22 @@
 		return list.filter((s) => chain.some((n) => maskedBy(n, [s]).length > 0));
 	};
 	globalThis.__tandemFocus = (list) => focusMatches(list);
+	// For the DOM capture (dom.js), in this world: shadow roots as the tracker sees them,
+	// the tracked selectors, and the indices of those an element matches itself (or did).
+	globalThis.__tandemMaskAPI = {
+		shadowOf,
+		sels: () => sels,
+		own: (el) => {
+			const out = [];
+			const st = sticky.get(el);
+			sels.forEach((s, i) => {
+				let hit = !!(st && st.has(s));
+				if (!hit) { try { hit = el.matches(s); } catch (e) {} }
+				if (hit) { out.push(i); remember(el, s, []); }
+			});
+			return out;
+		},
+	};
 
 	// __tandemSelection is the text a copy takes, for a role that must not see what list
 	// masks: {text, masked}, masked when the selection holds any of it (or lies in a field
@@ -490,7 +506,11 @@
 		pokeDue = false;
 		moving = nowMoving;
 		version++;
-		send(JSON.stringify({doc, cfg, v: version, t: performance.timeOrigin + performance.now(), poke: poked, scan: scanAsked,
+		// ft: the animation frame this measurement belongs to, on the clock of the
+		// screencast's frame timestamps.
+		const tl = document.timeline && document.timeline.currentTime;
+		send(JSON.stringify({doc, cfg, v: version, t: performance.timeOrigin + performance.now(),
+			ft: tl == null ? 0 : performance.timeOrigin + tl, poke: poked, scan: scanAsked,
 			moving, ok: !out.err, err: out.err, boxes: out.boxes || {}, focused: out.focused || []}));
 		if (moving) armed = KEEP;
 	}
