@@ -67,6 +67,32 @@ func (a *API) Register(e *echo.Echo) {
 	g.GET("/sessions/:id", a.get)
 	g.DELETE("/sessions/:id", a.delete)
 	g.GET("/sessions/:id/ws", a.ws)
+	g.GET("/sessions/:id/assets/:cap/:key", a.asset)
+}
+
+// asset serves one image, font or stylesheet of a session's Page-mode copies. The path
+// is the capability: unguessable, issued only to the session's participants. Anything
+// wrong answers the same 404.
+func (a *API) asset(c echo.Context) error {
+	notFound := func() error {
+		return c.JSON(http.StatusNotFound, APIError{Error: "not_found", Message: "no such asset"})
+	}
+	s, err := a.p.Registry.Get(c.Param("id"))
+	if err != nil {
+		return notFound()
+	}
+	asset, err := s.Asset(c.Request().Context(), c.Param("cap"), c.Param("key"))
+	if err != nil {
+		return notFound()
+	}
+	h := c.Response().Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	// Opened on its own, an asset (an SVG, say) runs nothing and loads nothing.
+	h.Set("Content-Security-Policy", "default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	h.Set("Cache-Control", "private, max-age=300")
+	h.Set("Referrer-Policy", "no-referrer")
+	return c.Blob(http.StatusOK, asset.ContentType, asset.Body)
 }
 
 func (a *API) healthz(c echo.Context) error {

@@ -185,10 +185,12 @@ type client struct {
 	frames atomic.Int64
 	last   stream.FrameHeader
 	// lastJPEG is the newest picture; onFrame, when set, sees every frame (under mu).
-	lastJPEG []byte
-	onFrame  func(stream.FrameHeader, []byte)
-	closed   chan struct{}
-	wmu      sync.Mutex
+	lastJPEG   []byte
+	onFrame    func(stream.FrameHeader, []byte)
+	raw        [][]byte // every text message, as received
+	frameBytes int      // bytes of every frame received
+	closed     chan struct{}
+	wmu        sync.Mutex
 }
 
 func (h *harness) join(id, tok, name string) *client {
@@ -232,6 +234,7 @@ func (c *client) read() {
 				return
 			}
 			c.mu.Lock()
+			c.frameBytes += len(data)
 			c.last, c.lastJPEG = h, jpg
 			if c.onFrame != nil {
 				c.onFrame(h, jpg)
@@ -241,11 +244,12 @@ func (c *client) read() {
 			continue
 		}
 		var m map[string]any
+		c.mu.Lock()
+		c.raw = append(c.raw, data)
 		if json.Unmarshal(data, &m) == nil {
-			c.mu.Lock()
 			c.msgs = append(c.msgs, m)
-			c.mu.Unlock()
 		}
+		c.mu.Unlock()
 	}
 }
 

@@ -118,7 +118,7 @@ func (s *Session) deliver(id audienceID, seq uint64, fr *stream.Frame) {
 	a.last, a.lastSeq = fr, seq
 	for _, pid := range s.st.order {
 		p := s.st.participants[pid]
-		if p.conn != nil && s.rules.For(p.role).View && s.audienceOf(p.role) == id {
+		if p.conn != nil && s.rules.For(p.role).View && s.getsFrames(p) && s.audienceOf(p.role) == id {
 			p.conn.SendFrame(fr)
 		}
 	}

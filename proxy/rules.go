@@ -35,6 +35,9 @@ type RoleRules struct {
 	Masks []string `json:"masks"`
 	// HidePages are URL patterns whose whole page this role sees replaced by a notice.
 	HidePages []string `json:"hidePages"`
+	// Mode is how the role's viewers start: "pixels" (the picture) or "dom" (the page
+	// as a sanitised DOM). Each participant can switch.
+	Mode string `json:"mode"`
 }
 
 // DefaultMaskSelectors are masked for every role that may not see masked content, with no
@@ -110,9 +113,9 @@ const MaxPriority = 1000
 // everyone may be given control, guests may not navigate, and host > agent > guest.
 func DefaultRules() Rules {
 	return Rules{
-		Host:  RoleRules{View: true, Point: true, Control: true, Navigate: true, Priority: 100, SeeMasked: true},
-		Agent: RoleRules{View: true, Point: true, Control: true, Navigate: true, Priority: 50},
-		Guest: RoleRules{View: true, Point: true, Control: true, Navigate: false, Priority: 10},
+		Host:  RoleRules{View: true, Point: true, Control: true, Navigate: true, Priority: 100, SeeMasked: true, Mode: ModePixels},
+		Agent: RoleRules{View: true, Point: true, Control: true, Navigate: true, Priority: 50, Mode: ModePixels},
+		Guest: RoleRules{View: true, Point: true, Control: true, Navigate: false, Priority: 10, Mode: ModePixels},
 	}
 }
 
@@ -138,6 +141,7 @@ type roleRulesPatch struct {
 	SeeMasked *bool    `json:"seeMasked"`
 	Masks     []string `json:"masks"`
 	HidePages []string `json:"hidePages"`
+	Mode      *string  `json:"mode"`
 }
 
 // RulesPatch is the "rules" object of a create request: per role, only the fields given.
@@ -185,6 +189,9 @@ func ParseRules(raw json.RawMessage) (Rules, error) {
 		if err := checkList(item.dst.HidePages, maxPatterns, maxPatternLen); err != nil {
 			return Rules{}, fmt.Errorf("%w: rules.%s.hidePages: %v", ErrBadRequest, item.role, err)
 		}
+		if m := item.dst.Mode; m != ModeDOM && m != ModePixels {
+			return Rules{}, fmt.Errorf("%w: rules.%s.mode must be %q or %q", ErrBadRequest, item.role, ModeDOM, ModePixels)
+		}
 	}
 	if p.Navigation != nil {
 		rules.Navigation = *p.Navigation
@@ -224,6 +231,9 @@ func apply(dst *RoleRules, p *roleRulesPatch) {
 	}
 	if p.HidePages != nil {
 		dst.HidePages = p.HidePages
+	}
+	if p.Mode != nil {
+		dst.Mode = *p.Mode
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/tandem-cobrowse/tandem/dom"
 	"github.com/tandem-cobrowse/tandem/metrics"
 	"github.com/tandem-cobrowse/tandem/renderer"
 	"github.com/tandem-cobrowse/tandem/stream"
@@ -79,6 +80,8 @@ type Session struct {
 	params    SessionParams
 	metrics   *metrics.Metrics
 	audit     *Audit
+	assets    *dom.AssetRegistry // the session's asset paths for Page mode
+	assetCap  string             // the unguessable part of those paths
 
 	// liveTab is the tab input goes to; nil while it is being recovered. The session's
 	// goroutine sets it, the inject loop reads it.
@@ -118,6 +121,7 @@ type state struct {
 	prevURL      string
 	urlChangedAt time.Time
 	dialog       *renderer.DialogOpened
+	dom          domState
 	refused      map[Refusal]int
 	idle         *time.Timer
 	gesture      gesture
@@ -144,6 +148,8 @@ type participant struct {
 	viewport    *stream.Viewport
 	limiter     *rate.Limiter
 	told        map[Refusal]time.Time // when each refusal was last told
+	mode        string                // ModeDOM or ModePixels
+	domGen      uint64                // the DOM snapshot generation its copy has; 0: none
 	pointer     *pointerMsg           // newest pointer not yet relayed
 }
 
@@ -192,6 +198,8 @@ func NewSession(ctx context.Context, p SessionParams) *Session {
 			refused:      map[Refusal]int{},
 		},
 	}
+	s.assetCap = newSecret(18)
+	s.assets = dom.NewAssetRegistry(AssetPrefix(p.ID, s.assetCap), []byte(newSecret(32)))
 	s.useTab(p.Tab)
 	s.metrics.Sessions.Inc()
 	go s.run()
@@ -268,6 +276,8 @@ func (s *Session) run() {
 				continue
 			}
 			s.onEvent(ev)
+		case m := <-s.st.dom.in:
+			s.onDOM(m)
 		case <-s.st.tabDone:
 			s.log.Warn("tab lost; recovering")
 			s.recoverTab("The page's browser stopped.")
@@ -352,12 +362,20 @@ func (s *Session) join(conn Conn, role Role, hello stream.ClientMessage) Partici
 			resumeToken: newSecret(24),
 			limiter:     rate.NewLimiter(inputRate, inputBurst),
 			told:        map[Refusal]time.Time{},
+			mode:        s.rules.For(role).Mode,
 		}
 		s.st.participants[p.id] = p
 		s.st.order = append(s.st.order, p.id)
 	}
 	p.conn = conn
 	p.gen++
+	if hello.Mode == ModeDOM || hello.Mode == ModePixels {
+		p.mode = hello.Mode // the viewer remembers its choice across reloads
+	}
+	if p.mode == ModeDOM && s.st.dom.failed != "" {
+		p.mode = ModePixels
+	}
+	p.domGen = 0
 	if hello.Viewport != nil {
 		vp := *hello.Viewport
 		p.viewport = &vp
@@ -389,8 +407,13 @@ func (s *Session) join(conn Conn, role Role, hello stream.ClientMessage) Partici
 	if s.st.dialog != nil {
 		_ = conn.Send(dialogFor(s.st.dialog))
 	}
-	if s.rules.For(role).View {
+	_ = conn.Send(modeMsg{Type: "mode", Mode: p.mode})
+	if s.rules.For(role).View && s.getsFrames(p) {
 		s.firstFrame(p)
+	}
+	if s.wantsDOM(p) {
+		s.updateDOMCapture()
+		s.requestSnapshot()
 	}
 	s.tellRefusals(p)
 	return p.id

@@ -23,6 +23,8 @@ func (s *Session) handle(p *participant, m stream.ClientMessage) {
 		}
 	case "control":
 		s.control(p, m)
+	case "mode":
+		s.setMode(p, m.Mode)
 	case "navigate", "history":
 		s.navigate(p, m)
 	case "dialog":

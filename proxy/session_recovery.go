@@ -13,6 +13,10 @@ import (
 func (s *Session) useTab(tab Tab) {
 	s.st.tab = tab
 	s.st.frames, s.st.events, s.st.tabDone = tab.Frames(), tab.Events(), tab.Done()
+	// A new tab captures nothing yet: turn its capture on if anyone views the DOM.
+	s.st.dom.in, s.st.dom.on, s.st.dom.doc, s.st.dom.gen = tab.DOM(), false, "", 0
+	s.updateDOMCapture()
+	s.requestSnapshot()
 	s.st.recovering, s.st.probeFails = false, 0
 	s.liveTab.Store(&tabRef{tab: tab})
 }
@@ -56,6 +60,7 @@ func (s *Session) recoverTab(why string) {
 	old := s.st.tab
 	s.st.recovering = true
 	s.st.tab, s.st.frames, s.st.events, s.st.tabDone = nil, nil, nil, nil
+	s.st.dom.in = nil
 	s.st.dialog = nil
 	s.liveTab.Store(nil)
 	url := s.st.page.URL

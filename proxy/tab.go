@@ -32,6 +32,11 @@ type Tab interface {
 	// FocusedMasked asks the page which of selectors hold the focused element, after the
 	// input injected before it.
 	FocusedMasked(ctx context.Context, selectors []string) ([]string, error)
+	// Page mode: the page's DOM capture, and the resources its copies load.
+	DOM() <-chan renderer.DOMMessage
+	SetDOMCapture(ctx context.Context, on bool) error
+	RequestDOMSnapshot(ctx context.Context) error
+	LoadResource(ctx context.Context, rawURL string, limit int) (renderer.Resource, error)
 	Close() error
 }
 

@@ -18,6 +18,9 @@ import (
 func (t *Tab) onEvent(ev any) {
 	t.docs.observe(ev)  // in arrival order: documents before the frames that show them
 	t.masks.observe(ev) // and reports before the frames they describe
+	if b, ok := ev.(*runtime.EventBindingCalled); ok && b.Name == domBinding {
+		t.dom.deliver(b.Payload)
+	}
 	switch ev.(type) {
 	case *page.EventFrameNavigated, *page.EventNavigatedWithinDocument,
 		*page.EventFrameStartedLoading, *page.EventFrameStoppedLoading,

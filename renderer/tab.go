@@ -52,6 +52,7 @@ type Tab struct {
 	dialogSeq atomic.Uint64
 	masks     maskTracker // see masks.go
 	docs      *documents  // see documents.go
+	dom       domCapture  // see domcapture.go
 	maskWork  maskWork    // the tracker's pokes and scans (maskworld.go)
 	world     maskWorldState
 	stale     atomic.Bool    // the newest frame's mask boxes were unknown (refresh.go)
@@ -94,6 +95,7 @@ func (b *Browser) newTab(ctx context.Context, vp Viewport, cfg Config, opts ...T
 	t.geom.Store(&geometry{float64(t.vp.Width), float64(t.vp.Height)})
 	t.masks.onKnown = t.masksKnown
 	t.docs = newDocuments("", "")
+	t.dom.out = make(chan DOMMessage, 256)
 	t.masks.docsNow = t.docs.snapshot
 	t.maskWork.wake = make(chan struct{}, 1)
 	t.masks.work = &t.maskWork
@@ -173,6 +175,9 @@ func (t *Tab) setup(ctx context.Context, o tabOptions) error {
 		return err
 	}
 	if err := t.installMasks(cctx); err != nil {
+		return err
+	}
+	if err := t.installDOM(cctx); err != nil {
 		return err
 	}
 	if paused != nil {

@@ -17,6 +17,7 @@ type ClientMessage struct {
 	Name     string    `json:"name,omitempty"`
 	Resume   string    `json:"resume,omitempty"`
 	Viewport *Viewport `json:"viewport,omitempty"`
+	Mode     string    `json:"mode,omitempty"` // hello and mode: "dom" or "pixels"
 
 	// mouse, wheel, key, text, composition, touch, pointer; action also for control and history
 	Action         string       `json:"action,omitempty"`

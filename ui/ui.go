@@ -24,6 +24,13 @@ const csp = "default-src 'self'; script-src 'self'; style-src 'self'; " +
 	"img-src 'self' blob: data:; connect-src 'self' ws: wss:; font-src 'self'; " +
 	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
+// pageCSP is the policy of the frame a Page-mode copy is built in: images, styles and
+// fonts from Tandem (and inline data), nothing else at all: no scripts, no connections,
+// no frames, no forms. It is sandboxed too, so even a sanitiser's miss runs nothing and
+// reaches nobody.
+const pageCSP = "default-src 'none'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; " +
+	"font-src 'self' data:; form-action 'none'; base-uri 'none'; frame-ancestors 'self'; sandbox allow-same-origin"
+
 // file is one embedded asset, read once at start-up.
 type file struct {
 	name  string
@@ -33,12 +40,13 @@ type file struct {
 }
 
 type handler struct {
-	start, viewer *file
-	assets        map[string]*file // by path below /assets/
+	start, viewer, page *file
+	assets              map[string]*file // by path below /assets/
 }
 
 // Handler serves "/" (start page), "/s/{id}" (viewer; the page reads the id from its own
-// path), "/assets/..." (embedded JS, CSS and SVG) and 404 for everything else.
+// path), "/page-frame" (the empty, sandboxed document Page mode builds its copy in),
+// "/assets/..." (embedded JS, CSS and SVG) and 404 for everything else.
 func Handler() http.Handler {
 	h := &handler{assets: map[string]*file{}}
 	err := fs.WalkDir(embedded, "assets", func(p string, d fs.DirEntry, err error) error {
@@ -61,6 +69,8 @@ func Handler() http.Handler {
 			h.start = f
 		case "assets/viewer.html":
 			h.viewer = f
+		case "assets/page-frame.html":
+			h.page = f
 		default:
 			h.assets[strings.TrimPrefix(p, "assets/")] = f
 		}
@@ -92,7 +102,11 @@ func contentType(p string) string {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
-	hd.Set("Content-Security-Policy", csp)
+	if r.URL.Path == "/page-frame" {
+		hd.Set("Content-Security-Policy", pageCSP)
+	} else {
+		hd.Set("Content-Security-Policy", csp)
+	}
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "no-referrer")
 
@@ -119,6 +133,8 @@ func (h *handler) route(p string) *file {
 	switch {
 	case p == "/":
 		return h.start
+	case p == "/page-frame":
+		return h.page
 	case strings.HasPrefix(p, "/s/"):
 		id := strings.TrimPrefix(p, "/s/")
 		if id == "" || strings.Contains(id, "/") {

@@ -139,6 +139,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 	uiHandler := echo.WrapHandler(ui.Handler())
 	e.GET("/", uiHandler)
 	e.GET("/s/:id", uiHandler)
+	e.GET("/page-frame", uiHandler)
 	e.GET("/assets/*", uiHandler)
 	s.echo = e
 	return s, nil

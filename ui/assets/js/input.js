@@ -48,6 +48,10 @@ export class Input {
     const s = this.sink;
     s.addEventListener('keydown', (e) => this.keyDown(e));
     s.addEventListener('keyup', (e) => this.keyUp(e));
+    // A key down this viewer sent already carried its text: the character it produces
+    // must not arrive a second time through the sink (some input paths deliver it as a
+    // keypress of its own even after the key down was cancelled).
+    s.addEventListener('keypress', (e) => { if (this.o.inControl() && !this.composing) e.preventDefault(); });
     s.addEventListener('paste', (e) => this.paste(e));
     s.addEventListener('input', (e) => this.input(e));
     s.addEventListener('compositionstart', (e) => this.compose(e));

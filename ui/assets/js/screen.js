@@ -17,10 +17,25 @@ export class Screen {
     this.decoding = false;
     this.pointers = new Map(); // participant id → element
     this.seq = -1;
+    this.page = null; // the PageView, in Page mode
   }
 
+  // hasFrame: there is a picture (or a page copy) to point at and drive.
   get hasFrame() {
-    return !!this.bitmap;
+    return !!this.bitmap || this.pageShown();
+  }
+
+  pageShown() {
+    return !!(this.page && this.page.active && this.page.ready);
+  }
+
+  // showPage makes the copy visible once it is built.
+  showPage() {
+    this.wrap.hidden = false;
+    this.placeholder.hidden = true;
+    $('#hidden-note').hidden = true;
+    this.wrap.classList.toggle('is-page', this.pageShown());
+    this.layout();
   }
 
   // frame takes a decoded wire frame; decodes one at a time, newest wins.
@@ -71,13 +86,14 @@ export class Screen {
 
   // aspect of the picture: the tab's CSS viewport, falling back to the JPEG's size.
   aspect() {
+    if (this.pageShown() && this.page.vw > 0 && this.page.vh > 0) return this.page.vw / this.page.vh;
     const hd = this.header || {};
     if (hd.width > 0 && hd.height > 0) return hd.width / hd.height;
     return this.bitmap ? this.bitmap.width / this.bitmap.height : 16 / 10;
   }
 
   layout() {
-    if (!this.bitmap) return;
+    if (!this.bitmap && !this.pageShown()) return;
     const W = this.stage.clientWidth;
     const H = this.stage.clientHeight;
     if (W <= 0 || H <= 0) return;
@@ -105,10 +121,13 @@ export class Screen {
       this.canvas.height = bh;
     }
     this.draw();
+    if (this.page) this.page.layout(w);
     for (const el of this.pointers.values()) this.flip(el);
   }
 
   draw() {
+    if (!this.bitmap) return;
+    if (this.page) this.page.paint(this.bitmap, this.header);
     const c = this.ctx;
     c.imageSmoothingEnabled = true;
     c.imageSmoothingQuality = 'high';

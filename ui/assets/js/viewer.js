@@ -3,11 +3,13 @@
 import { $, normaliseURL } from './dom.js';
 import { Connection } from './conn.js';
 import { Screen } from './screen.js';
+import { PageView } from './page.js';
 import { Input } from './input.js';
 import { renderPanel } from './panel.js';
 import { toast, copyText } from './toasts.js';
 
 const NAME_KEY = 'tandem.name';
+const MODE_KEY = 'tandem.mode';
 const sessionId = decodeURIComponent(location.pathname.replace(/^\/s\//, ''));
 const token = new URLSearchParams(location.hash.slice(1)).get('token') || '';
 const resumeKey = `tandem.resume.${sessionId}`;
@@ -19,6 +21,7 @@ const app = {
   state: null,
   dialog: null,
   ended: false,
+  mode: 'pixels', // 'dom' (Page) or 'pixels' (Picture), as the server confirmed
 };
 
 const stage = $('#stage');
@@ -90,6 +93,60 @@ const input = new Input({
   mayPoint: () => app.rules.point !== false && !app.ended,
   hint,
 });
+
+// --- Page mode ---
+
+const page = new PageView({
+  wrap: $('#screen-wrap'),
+  onPointer: (x, y) => input.pointerMove({ clientX: x, clientY: y }),
+  onLeave: () => input.pointerHide(),
+  onResync: () => send({ type: 'mode', mode: 'dom' }),
+  onSize: () => screen.layout(),
+});
+screen.page = page;
+
+const modeBtns = { dom: $('#mode-dom'), pixels: $('#mode-pixels') };
+function savedMode() {
+  try { return localStorage.getItem(MODE_KEY) || ''; } catch { return ''; }
+}
+function setMode(mode) {
+  try { localStorage.setItem(MODE_KEY, mode); } catch { /* storage blocked */ }
+  send({ type: 'mode', mode });
+}
+modeBtns.dom.addEventListener('click', () => setMode('dom'));
+modeBtns.pixels.addEventListener('click', () => setMode('pixels'));
+function renderMode() {
+  for (const [m, b] of Object.entries(modeBtns)) {
+    b.setAttribute('aria-pressed', String(app.mode === m));
+    b.disabled = app.ended || !app.me;
+  }
+  page.show(app.mode === 'dom');
+  page.setInteractive(!inControl());
+  stage.classList.toggle('page-mode', app.mode === 'dom');
+  if (app.mode === 'dom' && page.ready) screen.showPage();
+  else if (screen.bitmap) screen.show();
+  else screen.wrap.classList.remove('is-page');
+}
+function onDOM(m) {
+  if (app.mode !== 'dom') return;
+  switch (m.kind) {
+    case 'snapshot':
+      page.snapshot(m).then(() => { if (app.mode === 'dom') screen.showPage(); });
+      break;
+    case 'patch':
+      page.patch(m);
+      break;
+    case 'hidden':
+      page.show(false);
+      page.ready = false;
+      screen.wrap.hidden = false;
+      screen.placeholder.hidden = true;
+      $('#hidden-note').hidden = false;
+      break;
+    default:
+      break;
+  }
+}
 
 // --- top bar ---
 
@@ -183,6 +240,7 @@ function renderBar() {
     }
   }
   if (inControl()) stage.style.setProperty('--me', app.me.color || '#4f46e5');
+  renderMode();
 }
 
 function setStatus(s) {
@@ -356,6 +414,14 @@ function onMessage(m) {
       renderAll();
       break;
     }
+    case 'mode':
+      if (m.reason && m.mode !== app.mode) toast({ level: 'warning', title: 'Showing the picture', message: m.reason, key: 'mode' });
+      app.mode = m.mode === 'dom' ? 'dom' : 'pixels';
+      renderMode();
+      break;
+    case 'dom':
+      onDOM(m);
+      break;
     case 'pointer':
       if (app.me && m.participant === app.me.id) break;
       screen.pointer(m, person(m.participant));
@@ -454,6 +520,8 @@ function connect(name) {
       const vp = viewport();
       lastViewport = JSON.stringify(vp);
       const msg = { type: 'hello', token, name, viewport: vp };
+      const mode = savedMode();
+      if (mode) msg.mode = mode;
       const resume = sessionStorage.getItem(resumeKey);
       if (resume) msg.resume = resume;
       return msg;

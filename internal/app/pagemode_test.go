@@ -1,0 +1,200 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/tandem-cobrowse/tandem/internal/app"
+)
+
+// hostilePage tries everything a copy must not do in a participant's browser: run
+// script, load from the provider, navigate, frame. It also changes itself after load.
+const hostilePage = `<!doctype html><title>Hostile page</title>
+<meta http-equiv="refresh" content="5;url=/pwned-refresh">
+<style>@import url(/pwned-import.css); .bg{background:url(/pwned-bg.png)} .js{background:url(javascript:fetch('/pwned-cssjs'))}</style>
+<h1 id=marker>Hostile page</h1>
+<img src=/pwned-img onerror="fetch('/pwned-onerror'); top.document.body.dataset.pwned = 'onerror'">
+<svg onload="top.document.body.dataset.pwned = 'svg'"><script>top.document.body.dataset.pwned = 'svgscript'</script><rect width=10 height=10 /></svg>
+<a id=js href="javascript:fetch('/pwned-link')">a link</a>
+<iframe srcdoc="<script>top.fetch('/pwned-srcdoc');top.document.body.dataset.pwned = 'srcdoc'</script>"></iframe>
+<div class="bg js" style="width:20px;height:20px;background-image:url('/pwned-inline.png')"></div>
+<form action="/pwned-form"><input name=q value="q"><button>go</button></form>
+<object data="/pwned-object"></object>
+<p id=later>before</p>
+<script>
+addEventListener('load', () => setTimeout(() => {
+	document.getElementById('later').innerHTML = 'after <img src=x onerror="top.document.body.dataset.late = 1;alert(1)"><b onclick="alert(2)">bold</b>';
+	document.getElementById('later').setAttribute('onmouseover', 'alert(3)');
+}, 200));
+</script>`
+
+// copyText is the text of a viewer's Page-mode copy.
+func copyText(ctx context.Context) (string, error) {
+	return chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+		const f = document.querySelector('.page-copy');
+		return f && !f.hidden && f.contentDocument && f.contentDocument.body ? f.contentDocument.body.innerText : '';
+	})()`))
+}
+
+func waitCopy(t *testing.T, ctx context.Context, who, want string) {
+	t.Helper()
+	eventually(t, who+"'s copy shows "+want, func() bool {
+		s, err := copyText(ctx)
+		return err == nil && strings.Contains(s, want)
+	})
+}
+
+func pageMode(t *testing.T, ctx context.Context, who string) {
+	t.Helper()
+	must(t, ctx, who+" switches to Page", chromedp.Click(chromedp.ID("mode-dom")),
+		void(chromedp.Poll[bool](`document.getElementById('mode-dom').getAttribute('aria-pressed') === 'true'`,
+			chromedp.WithPollingTimeout(20*time.Second))))
+}
+
+// TestPageModeIsInsulatedAndInert: participants in Page mode, behind a recording proxy,
+// on the demo site and on a hostile page: nothing of the provider is ever contacted, and
+// nothing of the page runs in their browsers, while the copy shows the page.
+func TestPageModeIsInsulatedAndInert(t *testing.T) {
+	execPath := chromiumOrSkip(t)
+	hostile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, hostilePage)
+	}))
+	t.Cleanup(hostile.Close)
+	srv := startServer(t, app.Config{DemoAddr: "127.0.0.1:0", AllowHosts: allowed(hostile)})
+	demo := strings.TrimSuffix(srv.DemoURL(), "/")
+	res, err := http.Post(srv.URL()+"/api/v1/sessions", "application/json", strings.NewReader(fmt.Sprintf(`{"url":%q}`, demo+"/")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created struct {
+		Links map[string]string `json:"links"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&created); err != nil || res.StatusCode != 201 {
+		t.Fatalf("create: %d %v", res.StatusCode, err)
+	}
+	res.Body.Close()
+
+	rec := newRecorder(t)
+	browser := participantBrowser(t, execPath)
+	host := proxiedTab(t, browser, rec, created.Links["host"])
+	join(t, host, "Hana")
+	waitFrame(t, host)
+	pageMode(t, host, "the host")
+	guest := proxiedTab(t, browser, rec, created.Links["guest"])
+	join(t, guest, "Gus")
+	pageMode(t, guest, "the guest")
+	waitCopy(t, guest, "the guest", "Gear for every")
+	waitCopy(t, host, "the host", "Gear for every")
+	shot(t, guest, "page-mode-guest")
+
+	for page, text := range map[string]string{"/login": "Sign in", "/long": "Field guide"} {
+		goTo(t, host, demo+page)
+		waitCopy(t, guest, "the guest", text)
+	}
+	goTo(t, host, hostile.URL+"/")
+	waitCopy(t, guest, "the guest", "Hostile page")
+	waitCopy(t, guest, "the guest", "after")
+	waitCopy(t, host, "the host", "after")
+
+	for who, ctx := range map[string]context.Context{"host": host, "guest": guest} {
+		state, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]any](`(() => {
+			const d = document.querySelector('.page-copy').contentDocument;
+			const all = Array.from(d.querySelectorAll('*'));
+			return {
+				pwned: document.body.dataset.pwned || document.body.dataset.late || '',
+				scripts: d.querySelectorAll('script, iframe, object, embed, meta, base').length,
+				handlers: all.filter((e) => Array.from(e.attributes).some((a) => /^on/i.test(a.name))).length,
+				jsURLs: all.filter((e) => Array.from(e.attributes).some((a) => /javascript:/i.test(a.value))).length,
+				sandbox: document.querySelector('.page-copy').getAttribute('sandbox'),
+			};
+		})()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if state["pwned"] != "" || state["scripts"] != float64(0) || state["handlers"] != float64(0) ||
+			state["jsURLs"] != float64(0) || state["sandbox"] != "allow-same-origin" {
+			t.Errorf("%s's copy: %v", who, state)
+		}
+	}
+	// Hovering and clicking the copy's link runs nothing and navigates nowhere.
+	must(t, guest, "the guest clicks in the copy", void(chromedp.Evaluate[bool](`(() => {
+		const d = document.querySelector('.page-copy').contentDocument;
+		d.getElementById('js').click();
+		d.getElementById('later').dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));
+		return true;
+	})()`)))
+	waitCopy(t, guest, "the guest", "Hostile page")
+
+	if n := rec.seen(strings.TrimPrefix(srv.URL(), "http://")); n == 0 {
+		t.Fatal("the recorder saw no request to Tandem: the participants' traffic does not go through it")
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	for host, n := range rec.hosts {
+		if host == strings.TrimPrefix(demo, "http://") || host == strings.TrimPrefix(hostile.URL, "http://") {
+			t.Errorf("participants' browsers contacted the provider %s %d times; all hosts: %v", host, n, rec.hosts)
+		}
+	}
+}
+
+// TestPageModeFollowsTheController: what the controller types reaches the page, and the
+// other participant's copy shows it.
+func TestPageModeFollowsTheController(t *testing.T) {
+	execPath := chromiumOrSkip(t)
+	form := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<!doctype html><title>Form</title><style>body{margin:0;font:20px sans-serif}
+			#q{position:fixed;left:0;top:0;width:100%;height:50%;font-size:40px}</style>
+			<input id=q placeholder="Search"><p style="position:fixed;top:60%">The copy is live</p>`)
+	}))
+	t.Cleanup(form.Close)
+	srv := startServer(t, app.Config{AllowHosts: allowed(form)})
+	res, err := http.Post(srv.URL()+"/api/v1/sessions", "application/json", strings.NewReader(fmt.Sprintf(`{"url":%q}`, form.URL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created struct {
+		Links map[string]string `json:"links"`
+	}
+	_ = json.NewDecoder(res.Body).Decode(&created)
+	res.Body.Close()
+	browser := participantBrowser(t, execPath)
+	host := openTab(t, browser, created.Links["host"])
+	join(t, host, "Hana")
+	waitFrame(t, host)
+	pageMode(t, host, "the host")
+	waitCopy(t, host, "the host", "The copy is live")
+	guest := openTab(t, browser, created.Links["guest"])
+	join(t, guest, "Gus")
+	pageMode(t, guest, "the guest")
+	waitCopy(t, guest, "the guest", "The copy is live")
+
+	// The host holds control: its click on the copy's field and its keys go to the tab.
+	waitControlMine(t, host)
+	clickAt(t, host, 0.5, 0.2)
+	must(t, host, "the host types", chromedp.KeyEvent("hello"))
+	eventually(t, "the guest's copy shows what the host typed", func() bool {
+		v, err := chromedp.Run(guest, chromedp.Evaluate[string](`document.querySelector('.page-copy').contentDocument.getElementById('q').value`))
+		return err == nil && v == "hello"
+	})
+	shot(t, guest, "page-mode-typed")
+}
+
+// clickAt clicks the viewer's stage at a fraction of the picture's box.
+func clickAt(t *testing.T, ctx context.Context, fx, fy float64) {
+	t.Helper()
+	box, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(() => { const r = document.getElementById('screen').getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()`))
+	if err != nil || len(box) != 4 {
+		t.Fatalf("the picture's box: %v", err)
+	}
+	must(t, ctx, "click", void(chromedp.MouseClickXY(box[0]+box[2]*fx, box[1]+box[3]*fy)))
+}

@@ -1,0 +1,166 @@
+package proxy_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// secretsPage holds secrets in a masked element (text, title, an image's query), a
+// password field, and changes them after load.
+func secretsPage(t *testing.T) *httptest.Server {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<!doctype html><title>Account</title><link rel=stylesheet href="/site.css">
+<div id=card data-tandem-mask title="SECRET-TITLE" aria-label="SECRET-ARIA" style="background:url(/bg.png?SECRET-BG)">SECRET-TEXT <img src="/img.png?SECRET-QUERY" alt="SECRET-ALT"></div>
+<input id=pw type=password value="SECRET-VALUE" placeholder="SECRET-PLACEHOLDER">
+<p id=pub class=lead>public</p>
+<script>setTimeout(() => {
+	document.getElementById('card').append(' SECRET-LATE');
+	document.getElementById('card').title = 'SECRET-TITLE2';
+	document.getElementById('pw').value = 'SECRET-VALUE2';
+	document.getElementById('pub').textContent = 'public-changed';
+}, 300)</script>`)
+	})
+	mux.HandleFunc("/site.css", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/css")
+		fmt.Fprint(w, `.lead{color:#333;background:url(lead.png)} @import url(more.css);`)
+	})
+	mux.HandleFunc("/lead.png", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/png")
+		w.Write([]byte("\x89PNG\r\n\x1a\nnot really"))
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+var assetPath = regexp.MustCompile(`/api/v1/sessions/[A-Za-z0-9_-]+/assets/[A-Za-z0-9_-]+/[A-Za-z0-9_-]+`)
+
+// TestPageModeNeverSendsMaskedContent: in Page mode a masked role's bytes (the socket's
+// and the assets') never hold a masked character, before or after the page changes,
+// while the host's hold them.
+func TestPageModeNeverSendsMaskedContent(t *testing.T) {
+	page := secretsPage(t)
+	h := newHarness(t)
+	s := h.create(page.URL)
+	host := h.join(s.ID, token(s.Links["host"]), "Hana")
+	host.state(controllerIs(host.id()))
+	guest := h.join(s.ID, token(s.Links["guest"]), "Gus")
+	guest.id()
+	for _, c := range []*client{host, guest} {
+		c.send(map[string]any{"type": "mode", "mode": "dom"})
+		c.waitFor("mode", func(m map[string]any) bool { return m["mode"] == "dom" })
+		c.waitFor("dom", func(m map[string]any) bool { return m["kind"] == "snapshot" })
+	}
+	// The page's changes are in (the public one is seen), masked ones included.
+	changed := func(c *client) func() bool {
+		return func() bool {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			for _, b := range c.raw {
+				if bytes.Contains(b, []byte("public-changed")) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	eventually(t, "the guest sees the page change", changed(guest))
+	eventually(t, "the host sees the page change", changed(host))
+
+	all := func(c *client) []byte {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return bytes.Join(c.raw, []byte("\n"))
+	}
+	guestBytes, hostBytes := all(guest), all(host)
+	var assets [][]byte
+	for _, p := range assetPath.FindAllString(string(guestBytes), -1) {
+		res, err := http.Get(h.srv.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode == 200 {
+			if res.Header.Get("X-Content-Type-Options") != "nosniff" || !strings.Contains(res.Header.Get("Content-Security-Policy"), "sandbox") {
+				t.Errorf("asset %s served without nosniff and a sandbox: %v", p, res.Header)
+			}
+			assets = append(assets, body)
+		}
+	}
+	if len(assets) == 0 {
+		t.Fatal("the guest's copy loads no asset: the test sees nothing of them")
+	}
+	for _, secret := range []string{"SECRET"} {
+		if bytes.Contains(guestBytes, []byte(secret)) {
+			i := bytes.Index(guestBytes, []byte(secret))
+			t.Fatalf("the guest's socket carried %s: …%s…", secret, guestBytes[max(0, i-200):min(len(guestBytes), i+100)])
+		}
+		for _, a := range assets {
+			if bytes.Contains(a, []byte(secret)) {
+				t.Fatalf("an asset of the guest's copy carries %s: %s", secret, a)
+			}
+		}
+	}
+	for _, want := range []string{"SECRET-TEXT", "SECRET-VALUE2", "SECRET-TITLE2", "SECRET-LATE"} {
+		if !bytes.Contains(hostBytes, []byte(want)) {
+			t.Errorf("the host, who sees masked content, lacks %s", want)
+		}
+	}
+	if !bytes.Contains(guestBytes, []byte(`"mask":true`)) {
+		t.Error("the guest's copy has no masked boxes")
+	}
+
+	// Asset paths are capabilities: another session's, a wrong key or one never issued is
+	// the same 404.
+	p := assetPath.FindString(string(guestBytes))
+	for _, bad := range []string{
+		p[:strings.LastIndex(p, "/")+1] + "never-issued",
+		strings.Replace(p, "/assets/", "/assets/x", 1),
+		strings.Replace(p, s.ID, "nosuchsession", 1),
+	} {
+		res, err := http.Get(h.srv.URL + bad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 404 || !strings.Contains(string(body), `"no such asset"`) {
+			t.Errorf("GET %s: %d %s, want the same 404", bad, res.StatusCode, body)
+		}
+	}
+}
+
+// TestPageModeFallsBackToPictures: a page too large to mirror puts Page-mode viewers back
+// to pictures, saying why, and the session goes on.
+func TestPageModeFallsBackToPictures(t *testing.T) {
+	huge := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<!doctype html><title>Huge</title><div id=d></div><script>
+			const d = document.getElementById('d');
+			for (let i = 0; i < 70000; i++) d.appendChild(document.createElement('i'));
+		</script>`)
+	}))
+	t.Cleanup(huge.Close)
+	h := newHarness(t)
+	s := h.create(huge.URL)
+	host := h.join(s.ID, token(s.Links["host"]), "Hana")
+	host.state(controllerIs(host.id()))
+	host.send(map[string]any{"type": "mode", "mode": "dom"})
+	m := host.waitFor("mode", func(m map[string]any) bool { return m["mode"] == "pixels" && m["reason"] != nil })
+	if !strings.Contains(fmt.Sprint(m["reason"]), "too large") {
+		t.Fatalf("fallback reason: %v", m["reason"])
+	}
+	host.waitFor("notice", func(m map[string]any) bool { return m["code"] == "page_mode_unavailable" })
+	// The session goes on in pictures: a new page comes as pictures.
+	seq := host.lastFrame().Seq
+	host.send(map[string]any{"type": "navigate", "url": huge.URL + "/?again"})
+	host.state(func(m map[string]any) bool { return strings.HasSuffix(fmt.Sprint(m["url"]), "/?again") })
+	eventually(t, "pictures of the new page", func() bool { return host.lastFrame().Seq > seq })
+}
