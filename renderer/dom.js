@@ -29,6 +29,7 @@
 	let styles = new Set(); // WeakRefs of sent <style> elements, for rules added by script
 	let masked = new Set(); // WeakRefs of sent elements that match a mask selector themselves
 	let last = new WeakMap(); // element -> last sent value/checked/options, or style text
+	let ruleCounts = new WeakMap(); // <style> -> its rule count and text length when last read
 	let dirtyKids = new Set(); // parents whose children changed
 	let ops = [];
 	let scrolls = new Map(); // id -> [x, y]
@@ -170,7 +171,7 @@
 	function snapshot() {
 		if (!wanted) return;
 		gen++; seq = 0; broken = false;
-		sent = new WeakMap(); forms = new Set(); styles = new Set(); masked = new Set(); last = new WeakMap();
+		sent = new WeakMap(); forms = new Set(); styles = new Set(); masked = new Set(); last = new WeakMap(); ruleCounts = new WeakMap();
 		dirtyKids = new Set(); ops = []; scrolls = new Map(); roots = new Set([new WeakRef(document)]); shadowsDirty = false;
 		observe(document);
 		budget = MAX_NODES;
@@ -314,8 +315,15 @@
 		});
 		keep(styles, (el) => {
 			const s = sent.get(el);
+			if (!s) return;
+			// Rules added by script change no text: their count tells, cheaply.
+			let n = -1;
+			try { n = el.sheet ? el.sheet.cssRules.length : -1; } catch (e) {}
+			const key = n + ':' + (el.textContent || '').length;
+			if (ruleCounts.get(el) === key) return;
+			ruleCounts.set(el, key);
 			const css = styleText(el);
-			if (s && last.get(el) !== css) { last.set(el, css); ops.push(['css', idOf(el), css, s.im]); }
+			if (last.get(el) !== css) { last.set(el, css); ops.push(['css', idOf(el), css, s.im]); }
 		});
 		keep(masked, (el) => {
 			const s = sent.get(el);

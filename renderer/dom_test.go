@@ -32,8 +32,12 @@ func TestDOMCaptureSendsSnapshotsAndChanges(t *testing.T) {
 	tab := newTestTab(t, Viewport{Width: 640, Height: 480, DPR: 1})
 	srv := servePage(t, `<!doctype html><title>Shop</title><p id=p>hello <b>world</b></p>
 <div data-tandem-mask style="width:120px;height:30px">secret</div>
-<input id=i value="typed"><canvas width=50 height=40></canvas>
-<script>window.later = () => { document.getElementById('p').append(' again'); document.getElementById('i').value = 'set by script'; }</script>`, nil)
+<input id=i value="typed"><canvas width=50 height=40></canvas><style id=s></style>
+<script>window.later = () => {
+	document.getElementById('p').append(' again');
+	document.getElementById('i').value = 'set by script';
+	document.getElementById('s').sheet.insertRule('p { color: rgb(1, 2, 3) }');
+}</script>`, nil)
 	navigate(t, tab, srv.URL+"/")
 	ctx := testCtx(t)
 	if err := tab.SetMaskSelectors(ctx, []string{"[data-tandem-mask]"}); err != nil {
@@ -54,13 +58,16 @@ func TestDOMCaptureSendsSnapshotsAndChanges(t *testing.T) {
 	}
 	evalJS[bool](t, tab, `later(), true`)
 	seen := map[string]bool{}
-	for !(seen["kids"] && seen["val"]) {
+	for !(seen["kids"] && seen["val"] && seen["css"]) {
 		p := nextDOM(t, tab, "patch")
 		for _, op := range p["ops"].([]any) {
 			o := op.([]any)
 			seen[o[0].(string)] = true
 			if o[0] == "val" && o[2] != "set by script" {
 				t.Fatalf("val op %v", o)
+			}
+			if o[0] == "css" && !strings.Contains(o[2].(string), "rgb(1, 2, 3)") {
+				t.Fatalf("css op %v", o)
 			}
 		}
 	}
