@@ -39,10 +39,31 @@ func SanitizeCSS(text, base string, assets Assets) string {
 	// its whole argument is the URL, whatever tokens it is made of.
 	collecting := false
 	var arg strings.Builder
+	// A colon waits for the next token: :hover and :focus become the attributes the copy
+	// sets on the elements the controller's pointer and focus are in.
+	colon := false
 	for {
 		tt, data := l.Next()
 		if tt == css.ErrorToken {
 			break
+		}
+		if colon {
+			colon = false
+			if tt == css.IdentToken {
+				switch strings.ToLower(unescapeIdent(string(data))) {
+				case "hover":
+					out.WriteString("[data-tandem-hover]")
+					continue
+				case "focus", "focus-visible":
+					out.WriteString("[data-tandem-focus]")
+					continue
+				}
+			}
+			out.WriteByte(':')
+		}
+		if tt == css.ColonToken && !collecting && skipDepth < 0 {
+			colon = true
+			continue
 		}
 		if collecting {
 			switch tt {
@@ -132,6 +153,9 @@ func SanitizeCSS(text, base string, assets Assets) string {
 		default:
 			out.Write(data)
 		}
+	}
+	if colon {
+		out.WriteByte(':')
 	}
 	return out.String()
 }

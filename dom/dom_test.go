@@ -224,6 +224,15 @@ func TestCSSRewritesEveryURL(t *testing.T) {
 	}
 }
 
+func TestCSSFollowsTheControllersHoverAndFocus(t *testing.T) {
+	out := SanitizeCSS(`a:hover, .b:HOVER > c, d:focus-visible { color: red } p::before { content: ":hover" } x:not(:hover) {}`, "", testAssets())
+	for _, want := range []string{`a[data-tandem-hover]`, `.b[data-tandem-hover] > c`, `d[data-tandem-focus]`, `p::before`, `content: ":hover"`, `x:not([data-tandem-hover])`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("lacks %s: %s", want, out)
+		}
+	}
+}
+
 func FuzzSanitize(f *testing.F) {
 	for _, seed := range []string{
 		string(page(`{"i":10,"n":"img","a":[["src","x"],["onerror","alert(1)"]]}`)),

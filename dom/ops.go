@@ -140,7 +140,7 @@ func (s *sanitizer) op(raw json.RawMessage) (op, bool) {
 		o.im = ims(4)
 	case "scroll":
 		o.args = []any{num(2), num(3)}
-	case "focus":
+	case "focus", "hover":
 	default:
 		return op{}, false
 	}
@@ -278,39 +278,40 @@ func (a Audience) op(o op) []any {
 	return append([]any{o.kind, o.id}, o.args...)
 }
 
-// HasPixels reports whether the message holds a region only pictures can show.
-func (m *Message) HasPixels() bool {
+// Pixels counts the regions only pictures can show in the message.
+func (m *Message) Pixels() int {
 	if m.snap != nil {
-		return hasPixels(m.snap.Root)
+		return countPixels(m.snap.Root)
 	}
+	n := 0
 	for _, o := range m.ops {
 		for _, e := range o.idList {
-			if n, ok := e.(*Node); ok && hasPixels(n) {
-				return true
+			if k, ok := e.(*Node); ok {
+				n += countPixels(k)
 			}
 		}
 	}
-	return false
+	return n
 }
 
-func hasPixels(n *Node) bool {
+// Changes is the number of changes a patch holds.
+func (m *Message) Changes() int { return len(m.ops) }
+
+func countPixels(n *Node) int {
 	if n == nil {
-		return false
+		return 0
 	}
+	c := 0
 	if n.Pixels {
-		return true
+		c++
 	}
 	if n.Shadow != nil {
 		for _, k := range n.Shadow.Kids {
-			if hasPixels(k) {
-				return true
-			}
+			c += countPixels(k)
 		}
 	}
 	for _, k := range n.Kids {
-		if hasPixels(k) {
-			return true
-		}
+		c += countPixels(k)
 	}
-	return false
+	return c
 }

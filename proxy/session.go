@@ -413,7 +413,7 @@ func (s *Session) join(conn Conn, role Role, hello stream.ClientMessage) Partici
 	}
 	if s.wantsDOM(p) {
 		s.updateDOMCapture()
-		s.requestSnapshot()
+		s.serveCopy(p)
 	}
 	s.tellRefusals(p)
 	return p.id

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/tandem-cobrowse/tandem/dom"
 	"github.com/tandem-cobrowse/tandem/mask"
@@ -28,9 +29,27 @@ type domState struct {
 	gen    uint64
 	base   string
 	sels   []string
-	pixels bool   // the page has regions only pictures can show: DOM viewers get frames
+	pixels int    // regions only pictures can show: while any, DOM viewers get frames
 	failed string // why the current page cannot be mirrored; "" when it can
+	// rate counts the changes of the current second, for the fallback of a page that
+	// changes faster than a copy is worth.
+	rateAt  time.Time
+	changes int
+	// copy is the newest snapshot and the patches since, in order: a joiner gets them at
+	// once, without a round trip to the tab. nil when there is none to trust.
+	copy  *dom.Message
+	since []*dom.Message
 }
+
+// maxCachedPatches bounds the patches kept after a snapshot for joiners; past it, a
+// joiner waits for a fresh snapshot.
+const maxCachedPatches = 2000
+
+// Past these, a page is shown as pictures: a copy would cost more than it gives.
+const (
+	maxPixelRegions   = 64
+	maxChangesASecond = 20000
+)
 
 // domMsg is a server → client message about Page mode that is not page content.
 type domMsg struct {
@@ -73,7 +92,26 @@ func (s *Session) setMode(p *participant, mode string) {
 		return
 	}
 	s.updateDOMCapture()
-	s.requestSnapshot()
+	s.serveCopy(p)
+}
+
+// serveCopy gives p the page's copy: at once from the newest snapshot and the patches
+// since, or by asking the tab for a snapshot when there is none.
+func (s *Session) serveCopy(p *participant) {
+	c := s.st.dom.copy
+	if c == nil || c.Gen != s.st.dom.gen || !s.wantsDOM(p) {
+		s.requestSnapshot()
+		return
+	}
+	built := map[audienceID][]byte{}
+	if !s.sendDOM(p, c, built) {
+		return
+	}
+	p.domGen = c.Gen
+	for _, m := range s.st.dom.since {
+		clear(built)
+		s.sendDOM(p, m, built)
+	}
 }
 
 // updateDOMCapture turns the tab's capture on while anyone views the page as a DOM.
@@ -89,6 +127,9 @@ func (s *Session) updateDOMCapture() {
 		return
 	}
 	s.st.dom.on = want
+	if !want {
+		s.st.dom.copy, s.st.dom.since = nil, nil // no changes come: it would go stale
+	}
 	tab := s.st.tab
 	go func() {
 		ctx, cancel := context.WithTimeout(s.ctx, s.params.CallTimeout)
@@ -122,6 +163,7 @@ func (s *Session) onDOM(raw renderer.DOMMessage) {
 		for _, p := range s.st.participants {
 			p.domGen = 0
 		}
+		s.st.dom.copy, s.st.dom.since = nil, nil
 		s.requestSnapshot()
 	}
 	m, err := dom.Parse(raw.Raw, s.st.dom.base, s.assets)
@@ -135,15 +177,33 @@ func (s *Session) onDOM(raw renderer.DOMMessage) {
 		return
 	case dom.KindSnapshot:
 		s.st.dom.doc, s.st.dom.gen, s.st.dom.base, s.st.dom.sels = m.Doc, m.Gen, m.Base(), m.Sels
-		s.st.dom.pixels = m.HasPixels()
+		s.st.dom.pixels = m.Pixels()
 		s.st.dom.failed = ""
+		s.st.dom.copy, s.st.dom.since = m, nil
 	case dom.KindPatch:
 		if m.Doc != s.st.dom.doc || m.Gen != s.st.dom.gen {
 			return // of a snapshot nobody has
 		}
-		if m.HasPixels() {
-			s.st.dom.pixels = true
+		s.st.dom.pixels += m.Pixels()
+		if now := s.now(); now.Sub(s.st.dom.rateAt) >= time.Second {
+			s.st.dom.rateAt, s.st.dom.changes = now, 0
 		}
+		s.st.dom.changes += m.Changes()
+		if s.st.dom.changes > maxChangesASecond {
+			s.domFailed("The page changes too fast to show as a page.")
+			return
+		}
+		if s.st.dom.copy != nil {
+			if len(s.st.dom.since) < maxCachedPatches {
+				s.st.dom.since = append(s.st.dom.since, m)
+			} else {
+				s.st.dom.copy, s.st.dom.since = nil, nil
+			}
+		}
+	}
+	if s.st.dom.pixels > maxPixelRegions {
+		s.domFailed("The page has too many parts only a picture can show (canvases, videos, frames).")
+		return
 	}
 	built := map[audienceID][]byte{}
 	for _, id := range s.st.order {
@@ -154,25 +214,35 @@ func (s *Session) onDOM(raw renderer.DOMMessage) {
 		if m.Kind == dom.KindPatch && p.domGen != m.Gen {
 			continue // waits for its snapshot
 		}
-		aud := s.audienceOf(p.role)
-		if !tracked(s.st.dom.sels, mask.Selectors(aud.masks)) {
-			continue // the page did not track this audience's masks: nothing is vouched for
-		}
-		b, ok := built[aud]
-		if !ok {
-			if aud.hidden {
-				b, _ = json.Marshal(domMsg{Type: "dom", V: 1, Kind: "hidden"})
-			} else if b, err = m.For(dom.AudienceOf(s.st.dom.sels, mask.Selectors(aud.masks))); err != nil {
-				s.log.Warn("building a DOM message", "err", err)
-				return
-			}
-			built[aud] = b
-		}
-		if m.Kind == dom.KindSnapshot {
+		if s.sendDOM(p, m, built) && m.Kind == dom.KindSnapshot {
 			p.domGen = m.Gen
 		}
-		_ = p.conn.SendText(b)
 	}
+}
+
+// sendDOM sends m to p as p's audience receives it, built once per audience in built.
+// It reports whether anything was sent.
+func (s *Session) sendDOM(p *participant, m *dom.Message, built map[audienceID][]byte) bool {
+	aud := s.audienceOf(p.role)
+	if !tracked(s.st.dom.sels, mask.Selectors(aud.masks)) {
+		return false // the page did not track this audience's masks: nothing is vouched for
+	}
+	if aud.hidden && m.Kind == dom.KindPatch {
+		return false // told once, with the snapshot
+	}
+	b, ok := built[aud]
+	if !ok {
+		var err error
+		if aud.hidden {
+			b, _ = json.Marshal(domMsg{Type: "dom", V: 1, Kind: "hidden"})
+		} else if b, err = m.For(dom.AudienceOf(s.st.dom.sels, mask.Selectors(aud.masks))); err != nil {
+			s.log.Warn("building a DOM message", "err", err)
+			return false
+		}
+		built[aud] = b
+	}
+	_ = p.conn.SendText(b)
+	return true
 }
 
 // domFailed puts every DOM viewer back to pictures, saying why, until a page that can be
@@ -182,6 +252,7 @@ func (s *Session) domFailed(why string) {
 		return
 	}
 	s.st.dom.failed = why
+	s.st.dom.copy, s.st.dom.since = nil, nil
 	s.log.Info("page not mirrored", "reason", why)
 	s.audit.Record("dom_fallback", s.id, slog.String("reason", why))
 	for _, id := range s.st.order {
@@ -202,7 +273,7 @@ func (s *Session) domFailed(why string) {
 // getsFrames reports whether p receives pictures: in Picture mode always; in Page mode
 // only while the page has regions a DOM cannot show, which the viewer fills from them.
 func (s *Session) getsFrames(p *participant) bool {
-	return p.mode != ModeDOM || s.st.dom.pixels
+	return p.mode != ModeDOM || s.st.dom.pixels > 0
 }
 
 // AssetPrefix is the path under which session id's copies load their assets; capability

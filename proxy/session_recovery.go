@@ -15,6 +15,7 @@ func (s *Session) useTab(tab Tab) {
 	s.st.frames, s.st.events, s.st.tabDone = tab.Frames(), tab.Events(), tab.Done()
 	// A new tab captures nothing yet: turn its capture on if anyone views the DOM.
 	s.st.dom.in, s.st.dom.on, s.st.dom.doc, s.st.dom.gen = tab.DOM(), false, "", 0
+	s.st.dom.copy, s.st.dom.since = nil, nil
 	s.updateDOMCapture()
 	s.requestSnapshot()
 	s.st.recovering, s.st.probeFails = false, 0

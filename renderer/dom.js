@@ -353,6 +353,16 @@
 	window.addEventListener('scroll', onScroll, {capture: true, passive: true});
 	window.addEventListener('resize', () => { if (wanted) { ops.push(['vp', innerWidth, innerHeight]); schedule(); } }, {passive: true});
 	for (const ev of ['input', 'change']) window.addEventListener(ev, () => schedule(), {capture: true, passive: true});
+	// The element under the controller's pointer, so the copy can follow :hover styles.
+	let hovered = 0;
+	const onHover = () => {
+		if (!wanted || !gen) return;
+		const all = document.querySelectorAll(':hover');
+		const el = all.length ? all[all.length - 1] : null;
+		const id = el && sent.get(el) ? idOf(el) : 0;
+		if (id !== hovered) { hovered = id; ops.push(['hover', id]); schedule(); }
+	};
+	for (const ev of ['pointerover', 'pointerout', 'pointermove']) window.addEventListener(ev, onHover, {capture: true, passive: true});
 	window.addEventListener('focusin', (e) => {
 		if (!wanted) return;
 		const path = e.composedPath ? e.composedPath() : [e.target];

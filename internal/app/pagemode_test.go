@@ -1,15 +1,22 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/png"
+	"math"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
 	"github.com/tandem-cobrowse/tandem/internal/app"
@@ -153,8 +160,9 @@ func TestPageModeFollowsTheController(t *testing.T) {
 	form := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprint(w, `<!doctype html><title>Form</title><style>body{margin:0;font:20px sans-serif}
-			#q{position:fixed;left:0;top:0;width:100%;height:50%;font-size:40px}</style>
-			<input id=q placeholder="Search"><p style="position:fixed;top:60%">The copy is live</p>`)
+			#q{position:fixed;left:0;top:0;width:100%;height:50%;font-size:40px}
+			#hov{position:fixed;left:0;top:75%;width:100%;height:25%;background:#eee} #hov:hover{background:rgb(1, 2, 3)}</style>
+			<input id=q placeholder="Search"><p style="position:fixed;top:60%">The copy is live</p><div id=hov>hover me</div>`)
 	}))
 	t.Cleanup(form.Close)
 	srv := startServer(t, app.Config{AllowHosts: allowed(form)})
@@ -187,6 +195,19 @@ func TestPageModeFollowsTheController(t *testing.T) {
 		return err == nil && v == "hello"
 	})
 	shot(t, guest, "page-mode-typed")
+
+	// The controller's pointer over an element: the copy follows the page's :hover style.
+	box, err := chromedp.Run(host, chromedp.Evaluate[[]float64](`(() => { const r = document.getElementById('screen').getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fy := range []float64{0.8, 0.85, 0.9} {
+		must(t, host, "the host moves over the box", chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, box[0]+box[2]*0.5, box[1]+box[3]*fy))
+	}
+	eventually(t, "the guest's copy shows the hover style", func() bool {
+		bg, err := chromedp.Run(guest, chromedp.Evaluate[string](`getComputedStyle(document.querySelector('.page-copy').contentDocument.getElementById('hov')).backgroundColor`))
+		return err == nil && bg == "rgb(1, 2, 3)"
+	})
 }
 
 // clickAt clicks the viewer's stage at a fraction of the picture's box.
@@ -197,4 +218,106 @@ func clickAt(t *testing.T, ctx context.Context, fx, fy float64) {
 		t.Fatalf("the picture's box: %v", err)
 	}
 	must(t, ctx, "click", void(chromedp.MouseClickXY(box[0]+box[2]*fx, box[1]+box[3]*fy)))
+}
+
+// wrapShot is a screenshot of the viewer's picture box.
+func wrapShot(t *testing.T, ctx context.Context) image.Image {
+	t.Helper()
+	buf, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.ID("screen-wrap")))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	img, err := png.Decode(bytes.NewReader(buf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// difference compares two pictures of the same thing as a person glances at them: both
+// reduced to 96×60 grey cells, the mean absolute difference of the cells, 0 to 1.
+func difference(a, b image.Image) float64 {
+	const w, h = 96, 60
+	cells := func(img image.Image) []float64 {
+		out := make([]float64, w*h)
+		n := make([]float64, w*h)
+		r := img.Bounds()
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			for x := r.Min.X; x < r.Max.X; x++ {
+				cr, cg, cb, _ := img.At(x, y).RGBA()
+				i := (y-r.Min.Y)*h/r.Dy()*w + (x-r.Min.X)*w/r.Dx()
+				out[i] += (0.299*float64(cr) + 0.587*float64(cg) + 0.114*float64(cb)) / 65535
+				n[i]++
+			}
+		}
+		for i := range out {
+			if n[i] > 0 {
+				out[i] /= n[i]
+			}
+		}
+		return out
+	}
+	ca, cb := cells(a), cells(b)
+	sum := 0.0
+	for i := range ca {
+		sum += math.Abs(ca[i] - cb[i])
+	}
+	return sum / float64(len(ca))
+}
+
+// TestPageModeLooksLikeThePicture compares, for demo pages, the Page view with the
+// Picture view of the same viewer: glanced at, they must be the same page. The limit,
+// 0.05 of full contrast on average over 96×60 cells, is above what JPEG compression and
+// sub-pixel text rendering leave (about 0.01 measured on these pages) and far below what
+// a lost stylesheet, image or layout makes (0.1 and more).
+func TestPageModeLooksLikeThePicture(t *testing.T) {
+	execPath := chromiumOrSkip(t)
+	srv := startServer(t, app.Config{DemoAddr: "127.0.0.1:0"})
+	demo := strings.TrimSuffix(srv.DemoURL(), "/")
+	res, err := http.Post(srv.URL()+"/api/v1/sessions", "application/json", strings.NewReader(fmt.Sprintf(`{"url":%q}`, demo+"/login")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created struct {
+		Links map[string]string `json:"links"`
+	}
+	_ = json.NewDecoder(res.Body).Decode(&created)
+	res.Body.Close()
+	browser := participantBrowser(t, execPath)
+	host := openTab(t, browser, created.Links["host"])
+	join(t, host, "Hana")
+	waitFrame(t, host)
+	for _, pg := range []struct{ path, text string }{{"/login", "Sign in"}, {"/long", "Field guide"}, {"/notes", "Message support"}, {"/checkout", "Checkout"}} {
+		t.Run(pg.path, func(t *testing.T) {
+			// The Page view, once its images and fonts are in.
+			goTo(t, host, demo+pg.path)
+			pageMode(t, host, "the host")
+			waitCopy(t, host, "the host", pg.text)
+			must(t, host, "the copy's images and fonts are in", void(chromedp.Poll[bool](`(() => {
+				const d = document.querySelector('.page-copy').contentDocument;
+				return Array.from(d.images).every((i) => i.complete) && d.fonts.status === 'loaded';
+			})()`, chromedp.WithPollingTimeout(20*time.Second))))
+			copy := wrapShot(t, host)
+			// The picture of the same page: once the newest frame is drawn, the two agree.
+			must(t, host, "Picture", chromedp.Click(chromedp.ID("mode-pixels")))
+			var picture image.Image
+			d := 1.0
+			deadline := time.Now().Add(20 * time.Second)
+			for d > 0.05 && time.Now().Before(deadline) {
+				picture = wrapShot(t, host)
+				d = difference(picture, copy)
+			}
+			t.Logf("%s: difference %.4f", pg.path, d)
+			if os.Getenv("TANDEM_SHOTS") != "" {
+				for name, img := range map[string]image.Image{"picture": picture, "page": copy} {
+					var b bytes.Buffer
+					_ = png.Encode(&b, img)
+					_ = os.WriteFile(filepath.Join(os.Getenv("TANDEM_SHOTS"), "fidelity"+strings.ReplaceAll(pg.path, "/", "-")+"-"+name+".png"), b.Bytes(), 0o644)
+				}
+			}
+			if d > 0.05 {
+				t.Fatalf("the Page view of %s never looked like the picture: difference %.3f", pg.path, d)
+			}
+		})
+	}
 }

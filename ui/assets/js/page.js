@@ -77,6 +77,7 @@ export class PageView {
     this.gen = m.gen;
     this.seq = 0;
     this.focused = null;
+    this.hovered = [];
     const root = this.build(m.root, '');
     if (!root) return;
     doc.replaceChild(root, doc.documentElement);
@@ -174,6 +175,18 @@ export class PageView {
         if (this.focused) this.focused.removeAttribute('data-tandem-focus');
         this.focused = n && n.nodeType === 1 ? n : null;
         if (this.focused) this.focused.setAttribute('data-tandem-focus', '');
+        break;
+      case 'hover':
+        // The page's :hover rules read [data-tandem-hover] in the copy: the element under
+        // the controller's pointer and every element it is in.
+        for (const el of this.hovered || []) el.removeAttribute('data-tandem-hover');
+        this.hovered = [];
+        for (let el = n; el && el.nodeType === 1;) {
+          el.setAttribute('data-tandem-hover', '');
+          this.hovered.push(el);
+          const p = el.parentNode;
+          el = p && p.nodeType === 11 ? p.host : p;
+        }
         break;
       default:
         break;

@@ -131,7 +131,11 @@ function onDOM(m) {
   if (app.mode !== 'dom') return;
   switch (m.kind) {
     case 'snapshot':
-      page.snapshot(m).then(() => { if (app.mode === 'dom') screen.showPage(); });
+      performance.mark('tandem:snapshot');
+      page.snapshot(m).then(() => {
+        performance.mark('tandem:page-shown');
+        if (app.mode === 'dom') screen.showPage();
+      });
       break;
     case 'patch':
       page.patch(m);
@@ -384,6 +388,7 @@ dlg.box.addEventListener('keydown', (e) => { if (e.key === 'Escape' && inControl
 function onMessage(m) {
   switch (m.type) {
     case 'welcome':
+      performance.mark('tandem:welcome');
       app.me = m.participant;
       app.rules = m.rules || {};
       app.links = m.links || null;
