@@ -25,5 +25,5 @@ test: deps
 	$(GO) test -tags "$(if $(TAGS),,turbojpeg)" -race -count=1 -run 'TestPaint|TestBothCodecs|TestForAudience' ./mask/
 
 bench: deps
-	$(GO) test -tags "$(TAGS)" -run '^$$' -bench 'Fanout|Paint' -benchmem ./stream/ ./mask/
+	$(GO) test -tags "$(TAGS)" -run '^$$' -bench 'Fanout|Paint|Sanitize|BuildFor|Patch' -benchmem ./stream/ ./mask/ ./dom/
 	$(GO) run -tags "$(TAGS)" ./cmd/tandem-bench -viewers 50
