@@ -136,7 +136,9 @@ func TestPatchesLeaveMaskedChangesOut(t *testing.T) {
 		["size",10,210,41,"0"],
 		["scroll",0,0,120],
 		["vp",1024,700],
-		["focus",13]
+		["focus",13],
+		["select",11,0,11,4,"0","0"],
+		["select",15,0,18,3,"",""]
 	]}`)
 	m, err := Parse(raw, "https://shop.example/", testAssets())
 	if err != nil {
@@ -149,7 +151,7 @@ func TestPatchesLeaveMaskedChangesOut(t *testing.T) {
 			t.Fatalf("the masked audience gets %q: %s", bad, out)
 		}
 	}
-	for _, want := range []string{`["attr",14,"href","#"]`, `"x":"public new"`, `"mask":true`, `["size",10,210,41]`, `["scroll",0,0,120]`, `["vp",1024,700]`, `["focus",13]`} {
+	for _, want := range []string{`["select",0]`, `["select",15,0,18,3]`, `["attr",14,"href","#"]`, `"x":"public new"`, `"mask":true`, `["size",10,210,41]`, `["scroll",0,0,120]`, `["vp",1024,700]`, `["focus",13]`} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("lost %s: %s", want, out)
 		}

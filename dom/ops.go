@@ -52,7 +52,7 @@ func (s *sanitizer) op(raw json.RawMessage) (op, bool) {
 		return o, true
 	}
 	o.id = int64(num(1))
-	if o.id < 0 || (o.id == 0 && kind != "scroll") {
+	if o.id < 0 || (o.id == 0 && kind != "scroll" && kind != "select" && kind != "hover") {
 		s.fail(fmt.Errorf("%w: a change of no node", ErrMalformed))
 		return op{}, false
 	}
@@ -140,6 +140,12 @@ func (s *sanitizer) op(raw json.RawMessage) (op, bool) {
 		o.im = ims(4)
 	case "scroll":
 		o.args = []any{num(2), num(3)}
+	case "select":
+		if o.id != 0 {
+			// Both ends must be shown to the audience: their masks travel with them.
+			o.args = []any{int(num(2)), int64(num(3)), int(num(4))}
+			o.im = append(ims(5), ims(6)...)
+		}
 	case "focus", "hover":
 	default:
 		return op{}, false
@@ -251,6 +257,9 @@ func (a Audience) nodes(in []*Node) []*Node {
 
 // op is o as the audience receives it, or nil.
 func (a Audience) op(o op) []any {
+	if o.kind == "select" && a.masks(o.im) {
+		return []any{"select", int64(0)} // a selection into masked text shows as none
+	}
 	if a.masks(o.im) && o.kind != "size" {
 		return nil
 	}

@@ -363,6 +363,20 @@
 		if (id !== hovered) { hovered = id; ops.push(['hover', id]); schedule(); }
 	};
 	for (const ev of ['pointerover', 'pointerout', 'pointermove']) window.addEventListener(ev, onHover, {capture: true, passive: true});
+	// The tab's text selection (the controller's), so the copy can show it.
+	let selKey = '';
+	document.addEventListener('selectionchange', () => {
+		if (!wanted || !gen) return;
+		const s = getSelection();
+		let op = ['select', 0];
+		if (s && s.rangeCount && !s.isCollapsed) {
+			const a = s.anchorNode, f = s.focusNode;
+			const sa = a && sent.get(a), sf = f && sent.get(f);
+			if (sa && sf) op = ['select', idOf(a), s.anchorOffset, idOf(f), s.focusOffset, sa.im, sf.im];
+		}
+		const key = JSON.stringify(op);
+		if (key !== selKey) { selKey = key; ops.push(op); schedule(); }
+	}, {passive: true});
 	window.addEventListener('focusin', (e) => {
 		if (!wanted) return;
 		const path = e.composedPath ? e.composedPath() : [e.target];

@@ -208,6 +208,17 @@ func TestPageModeFollowsTheController(t *testing.T) {
 		bg, err := chromedp.Run(guest, chromedp.Evaluate[string](`getComputedStyle(document.querySelector('.page-copy').contentDocument.getElementById('hov')).backgroundColor`))
 		return err == nil && bg == "rgb(1, 2, 3)"
 	})
+
+	// The controller selects a word in the tab: the copy highlights it.
+	must(t, host, "the host double-clicks a word", chromedp.MouseClickXY(box[0]+box[2]*0.02+8, box[1]+box[3]*0.62+10, chromedp.ClickCount(2)))
+	eventually(t, "the guest's copy highlights the controller's selection", func() bool {
+		s, err := chromedp.Run(guest, chromedp.Evaluate[string](`(() => {
+			const w = document.querySelector('.page-copy').contentWindow;
+			const h = w.CSS.highlights.get('tandem-selection');
+			return h ? Array.from(h)[0].toString() : '';
+		})()`))
+		return err == nil && strings.TrimSpace(s) != ""
+	})
 }
 
 // clickAt clicks the viewer's stage at a fraction of the picture's box.

@@ -11,6 +11,7 @@ const XLINK = 'http://www.w3.org/1999/xlink';
 // Styles the copy itself needs: masked boxes and pixel regions cannot be restyled by the
 // page's CSS (their styles are inline and important), and the controller's focus shows.
 const OWN_CSS = `[data-tandem-focus]{outline:2px solid #4f46e5 !important;outline-offset:1px !important}
+::highlight(tandem-selection){background-color:rgba(79,70,229,.28);color:inherit}
 html{scrollbar-width:thin}`;
 
 export class PageView {
@@ -176,6 +177,9 @@ export class PageView {
         this.focused = n && n.nodeType === 1 ? n : null;
         if (this.focused) this.focused.setAttribute('data-tandem-focus', '');
         break;
+      case 'select':
+        this.select(op);
+        break;
       case 'hover':
         // The page's :hover rules read [data-tandem-hover] in the copy: the element under
         // the controller's pointer and every element it is in.
@@ -248,6 +252,27 @@ export class PageView {
     }
     this.nodes.set(n.i, el);
     return el;
+  }
+
+  // select shows the tab's text selection (the controller's) as a highlight, leaving the
+  // participant's own selection in the copy alone.
+  select(op) {
+    const win = this.frame && this.frame.contentWindow;
+    if (!win || !win.CSS || !win.CSS.highlights || !win.Highlight) return;
+    win.CSS.highlights.delete('tandem-selection');
+    if (!op[1]) return;
+    const a = this.nodes.get(op[1]);
+    const f = this.nodes.get(op[3]);
+    if (!a || !f) return;
+    try {
+      const r = this.doc.createRange();
+      r.setStart(a, Math.min(op[2], a.nodeType === 3 ? a.length : a.childNodes.length));
+      r.setEnd(f, Math.min(op[4], f.nodeType === 3 ? f.length : f.childNodes.length));
+      if (r.collapsed) { r.setStart(f, Math.min(op[4], f.nodeType === 3 ? f.length : f.childNodes.length)); r.setEnd(a, Math.min(op[2], a.nodeType === 3 ? a.length : a.childNodes.length)); }
+      win.CSS.highlights.set('tandem-selection', new win.Highlight(r));
+    } catch {
+      // ends the copy cannot place
+    }
   }
 
   setAttr(el, k, v) {
