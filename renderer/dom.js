@@ -30,6 +30,9 @@
 	let masked = new Set(); // WeakRefs of sent elements that match a mask selector themselves
 	let last = new WeakMap(); // element -> last sent value/checked/options, or style text
 	let ruleCounts = new WeakMap(); // <style> -> its rule count and text length when last read
+	let sizes = new WeakMap(); // masked element -> its size when last sent
+	let watched = new WeakSet(); // elements already in forms, styles or masked
+	const watch = (set, el) => { if (!watched.has(el)) { watched.add(el); set.add(new WeakRef(el)); } };
 	let dirtyKids = new Set(); // parents whose children changed
 	let ops = [];
 	let scrolls = new Map(); // id -> [x, y]
@@ -123,15 +126,16 @@
 		if (mine.length || PIXELS.has(n.tagName)) {
 			const r = n.getBoundingClientRect();
 			out.bx = [Math.round(r.width * 100) / 100, Math.round(r.height * 100) / 100];
+			sizes.set(n, Math.round(r.width) + 'x' + Math.round(r.height));
 			out.d = getComputedStyle(n).display;
-			if (mine.length) masked.add(new WeakRef(n));
+			if (mine.length) watch(masked, n);
 		}
-		if (formState(n, out)) { forms.add(new WeakRef(n)); last.set(n, JSON.stringify([out.v, out.ck, out.sel])); }
+		if (formState(n, out)) { watch(forms, n); last.set(n, JSON.stringify([out.v, out.ck, out.sel])); }
 		if (n.scrollTop || n.scrollLeft) out.s = [n.scrollLeft, n.scrollTop];
 		if (PIXELS.has(n.tagName)) { out.px = 1; return out; }
 		if (n.tagName === 'STYLE') {
 			out.css = styleText(n);
-			styles.add(new WeakRef(n));
+			watch(styles, n);
 			last.set(n, out.css);
 			observe(n);
 			return out;
@@ -172,6 +176,7 @@
 		if (!wanted) return;
 		gen++; seq = 0; broken = false;
 		sent = new WeakMap(); forms = new Set(); styles = new Set(); masked = new Set(); last = new WeakMap(); ruleCounts = new WeakMap();
+		sizes = new WeakMap(); watched = new WeakSet();
 		dirtyKids = new Set(); ops = []; scrolls = new Map(); roots = new Set([new WeakRef(document)]); shadowsDirty = false;
 		observe(document);
 		budget = MAX_NODES;
@@ -330,7 +335,7 @@
 			if (!s) return;
 			const r = el.getBoundingClientRect();
 			const key = Math.round(r.width) + 'x' + Math.round(r.height);
-			if (last.get(el) !== key) { last.set(el, key); ops.push(['size', idOf(el), Math.round(r.width * 100) / 100, Math.round(r.height * 100) / 100, s.im]); }
+			if (sizes.get(el) !== key) { sizes.set(el, key); ops.push(['size', idOf(el), Math.round(r.width * 100) / 100, Math.round(r.height * 100) / 100, s.im]); }
 		});
 	}
 

@@ -25,7 +25,7 @@ import (
 // hostilePage tries everything a copy must not do in a participant's browser: run
 // script, load from the provider, navigate, frame. It also changes itself after load.
 const hostilePage = `<!doctype html><title>Hostile page</title>
-<meta http-equiv="refresh" content="5;url=/pwned-refresh">
+<meta http-equiv="refresh" content="3600;url=/pwned-refresh">
 <style>@import url(/pwned-import.css); .bg{background:url(/pwned-bg.png)} .js{background:url(javascript:fetch('/pwned-cssjs'))}</style>
 <h1 id=marker>Hostile page</h1>
 <img src=/pwned-img onerror="fetch('/pwned-onerror'); top.document.body.dataset.pwned = 'onerror'">
@@ -53,10 +53,18 @@ func copyText(ctx context.Context) (string, error) {
 
 func waitCopy(t *testing.T, ctx context.Context, who, want string) {
 	t.Helper()
-	eventually(t, who+"'s copy shows "+want, func() bool {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
 		s, err := copyText(ctx)
-		return err == nil && strings.Contains(s, want)
-	})
+		if err == nil && strings.Contains(s, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			why, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('toasts').innerText + ' | Page mode: ' + document.getElementById('mode-dom').getAttribute('aria-pressed')`))
+			t.Fatalf("%s's copy never showed %q; it shows %q; the viewer says: %s", who, want, s, why)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func pageMode(t *testing.T, ctx context.Context, who string) {
@@ -72,6 +80,10 @@ func pageMode(t *testing.T, ctx context.Context, who string) {
 func TestPageModeIsInsulatedAndInert(t *testing.T) {
 	execPath := chromiumOrSkip(t)
 	hostile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			http.NotFound(w, r) // what it embeds must not embed it again, without end
+			return
+		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprint(w, hostilePage)
 	}))

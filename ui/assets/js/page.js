@@ -28,6 +28,7 @@ export class PageView {
     this.vw = 0;
     this.vh = 0;
     this.focused = null;
+    this.waiting = [];
     this.active = false;
     this.interactive = true;
     this.ready = false;
@@ -69,14 +70,18 @@ export class PageView {
 
   async snapshot(m) {
     if (!this.frame) this.makeFrame();
+    // Patches that follow this snapshot wait while the frame loads and the copy is built.
+    this.gen = m.gen;
+    this.seq = 0;
+    this.ready = false;
+    this.waiting = [];
     await this.loaded;
+    if (this.gen !== m.gen) return; // a newer snapshot came meanwhile
     const doc = this.frame.contentDocument;
     if (!doc) return;
     this.doc = doc;
     this.nodes = new Map();
     this.pixels = new Set();
-    this.gen = m.gen;
-    this.seq = 0;
     this.focused = null;
     this.hovered = [];
     const root = this.build(m.root, '');
@@ -91,10 +96,16 @@ export class PageView {
       s.textContent = css;
       head.append(s);
     }
-    this.listen(doc);
+    if (this.listening !== doc) {
+      this.listening = doc; // the frame's document outlives snapshots: listen once
+      this.listen(doc);
+    }
     this.size(m.vw, m.vh);
     this.ready = true;
     this.frame.hidden = !this.active;
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const p of waiting) this.patch(p);
     // Scroll positions need the layout: after it.
     requestAnimationFrame(() => {
       this.scrollTo(0, m.sx, m.sy);
@@ -103,8 +114,12 @@ export class PageView {
   }
 
   patch(m) {
-    if (!this.ready || m.gen !== this.gen) return;
-    if (m.seq !== this.seq + 1 && this.seq !== 0) {
+    if (m.gen !== this.gen) return; // of another snapshot
+    if (!this.ready) {
+      this.waiting.push(m);
+      return;
+    }
+    if (m.seq !== this.seq + 1) {
       this.o.onResync(); // a change went missing: start again from a snapshot
       return;
     }
