@@ -452,6 +452,7 @@ func (s *Session) Leave(id ParticipantID, conn Conn) {
 		gen := p.gen
 		s.metrics.Participants.WithLabelValues(string(p.role)).Dec()
 		s.log.Info("participant disconnected", "participant", id)
+		s.updateDOMCapture() // the last Page-mode viewer gone: the tab stops capturing
 		s.broadcastPointer(pointerMsg{Type: "pointer", Participant: id, Visible: false})
 		s.broadcastState()
 		time.AfterFunc(resumeGrace, func() {

@@ -31,8 +31,13 @@
 	let last = new WeakMap(); // element -> last sent value/checked/options, or style text
 	let ruleCounts = new WeakMap(); // <style> -> its rule count and text length when last read
 	let sizes = new WeakMap(); // masked element -> its size when last sent
-	let watched = new WeakSet(); // elements already in forms, styles or masked
-	const watch = (set, el) => { if (!watched.has(el)) { watched.add(el); set.add(new WeakRef(el)); } };
+	// watched: per set (forms, styles, masked), the elements already in it.
+	let watched = new WeakMap();
+	const watch = (set, el) => {
+		let w = watched.get(set);
+		if (!w) { w = new WeakSet(); watched.set(set, w); }
+		if (!w.has(el)) { w.add(el); set.add(new WeakRef(el)); }
+	};
 	let dirtyKids = new Set(); // parents whose children changed
 	let ops = [];
 	let scrolls = new Map(); // id -> [x, y]
@@ -176,7 +181,7 @@
 		if (!wanted) return;
 		gen++; seq = 0; broken = false;
 		sent = new WeakMap(); forms = new Set(); styles = new Set(); masked = new Set(); last = new WeakMap(); ruleCounts = new WeakMap();
-		sizes = new WeakMap(); watched = new WeakSet();
+		sizes = new WeakMap(); watched = new WeakMap();
 		dirtyKids = new Set(); ops = []; scrolls = new Map(); roots = new Set([new WeakRef(document)]); shadowsDirty = false;
 		observe(document);
 		budget = MAX_NODES;

@@ -61,6 +61,13 @@ export class PageView {
     this.o.wrap.prepend(f);
   }
 
+  // conceal hides the copy until the next snapshot (the page is hidden from this role),
+  // staying in Page mode.
+  conceal() {
+    if (this.frame) this.frame.hidden = true;
+    this.ready = false;
+  }
+
   // setInteractive lets the copy take the mouse (select text, find, read) or leaves it to
   // the input surface below (the participant in control drives the tab).
   setInteractive(on) {

@@ -141,8 +141,7 @@ function onDOM(m) {
       page.patch(m);
       break;
     case 'hidden':
-      page.show(false);
-      page.ready = false;
+      page.conceal();
       screen.wrap.hidden = false;
       screen.placeholder.hidden = true;
       $('#hidden-note').hidden = false;
