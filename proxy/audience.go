@@ -43,10 +43,7 @@ func (s *Session) pageHidden(r RoleRules) bool {
 	if len(r.HidePages) == 0 {
 		return false
 	}
-	urls := []string{s.st.page.URL}
-	if s.now().Sub(s.st.urlChangedAt) < navigationOverlap {
-		urls = append(urls, s.st.prevURL)
-	}
+	urls := s.pageURLs()
 	// The newest picture's documents: a hidden page embedded in a frame of another page
 	// hides the picture too, and a picture whose documents are unknown is hidden.
 	if f := s.st.lastRaw; f != nil {
@@ -55,7 +52,27 @@ func (s *Session) pageHidden(r RoleRules) bool {
 		}
 		urls = append(urls, f.Documents...)
 	}
-	for _, p := range r.HidePages {
+	return matchesAny(r.HidePages, urls)
+}
+
+// pageURLs are the addresses the top page has had lately: its own, and the one before
+// for navigationOverlap after a change.
+func (s *Session) pageURLs() []string {
+	urls := []string{s.st.page.URL}
+	if s.now().Sub(s.st.urlChangedAt) < navigationOverlap {
+		urls = append(urls, s.st.prevURL)
+	}
+	return urls
+}
+
+// copyHidden reports whether a page copy of url is hidden from a role with rules r. The
+// copy holds the top document only (frames are regions of the picture, hidden with it).
+func (s *Session) copyHidden(r RoleRules, url string) bool {
+	return len(r.HidePages) > 0 && matchesAny(r.HidePages, append(s.pageURLs(), url))
+}
+
+func matchesAny(patterns, urls []string) bool {
+	for _, p := range patterns {
 		for _, u := range urls {
 			if MatchURL(p, u) {
 				return true

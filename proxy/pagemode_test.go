@@ -138,13 +138,17 @@ func TestPageModeNeverSendsMaskedContent(t *testing.T) {
 	}
 }
 
-// TestPageModeFallsBackToPictures: a page too large to mirror puts Page-mode viewers back
-// to pictures, saying why, and the session goes on.
+// TestPageModeFallsBackToPictures: a page that changes too much to mirror puts Page-mode
+// viewers back to pictures, saying why, and the session goes on.
 func TestPageModeFallsBackToPictures(t *testing.T) {
 	huge := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, `<!doctype html><title>Huge</title><div id=d></div><script>
+		// Six thousand elements that all change every 300 ms: more changes at once than a
+		// copy takes.
+		fmt.Fprint(w, `<!doctype html><title>Busy</title><div id=d></div><script>
 			const d = document.getElementById('d');
-			for (let i = 0; i < 70000; i++) d.appendChild(document.createElement('i'));
+			for (let i = 0; i < 6000; i++) d.appendChild(document.createElement('i'));
+			let on = false;
+			setInterval(() => { on = !on; for (const e of d.children) e.className = on ? 'a' : 'b'; }, 300);
 		</script>`)
 	}))
 	t.Cleanup(huge.Close)
@@ -154,7 +158,7 @@ func TestPageModeFallsBackToPictures(t *testing.T) {
 	host.state(controllerIs(host.id()))
 	host.send(map[string]any{"type": "mode", "mode": "dom"})
 	m := host.waitFor("mode", func(m map[string]any) bool { return m["mode"] == "pixels" && m["reason"] != nil })
-	if !strings.Contains(fmt.Sprint(m["reason"]), "too large") {
+	if !strings.Contains(fmt.Sprint(m["reason"]), "changes too fast") {
 		t.Fatalf("fallback reason: %v", m["reason"])
 	}
 	host.waitFor("notice", func(m map[string]any) bool { return m["code"] == "page_mode_unavailable" })
@@ -163,4 +167,35 @@ func TestPageModeFallsBackToPictures(t *testing.T) {
 	host.send(map[string]any{"type": "navigate", "url": huge.URL + "/?again"})
 	host.state(func(m map[string]any) bool { return strings.HasSuffix(fmt.Sprint(m["url"]), "/?again") })
 	eventually(t, "pictures of the new page", func() bool { return host.lastFrame().Seq > seq })
+}
+
+// TestPageModeHidesHiddenPages: a page hidden from a role sends that role no DOM at all,
+// only "hidden", and the next page's copy comes again.
+func TestPageModeHidesHiddenPages(t *testing.T) {
+	page := secretPage(t)
+	h := newHarness(t)
+	status, out := h.do("POST", "/api/v1/sessions", "", fmt.Sprintf(`{"url":%q,"rules":{"guest":{"hidePages":["*/checkout*"]}}}`, page.URL))
+	if status != 201 {
+		t.Fatalf("create: %d %v", status, out)
+	}
+	links := out["links"].(map[string]any)
+	id := out["id"].(string)
+	host := h.join(id, token(links["host"].(string)), "Hana")
+	host.state(controllerIs(host.id()))
+	guest := h.join(id, token(links["guest"].(string)), "Gus")
+	guest.send(map[string]any{"type": "mode", "mode": "dom"})
+	guest.waitFor("dom", func(m map[string]any) bool { return m["kind"] == "snapshot" })
+	host.send(map[string]any{"type": "mode", "mode": "dom"})
+	host.send(map[string]any{"type": "navigate", "url": page.URL + "/checkout"})
+	host.waitFor("dom", func(m map[string]any) bool { return m["kind"] == "snapshot" && m["title"] == "Checkout" })
+	guest.waitFor("dom", func(m map[string]any) bool { return m["kind"] == "hidden" })
+	host.send(map[string]any{"type": "navigate", "url": page.URL + "/"})
+	guest.waitFor("dom", func(m map[string]any) bool { return m["kind"] == "snapshot" && m["title"] == "Account" })
+	guest.mu.Lock()
+	defer guest.mu.Unlock()
+	for _, b := range guest.raw {
+		if bytes.Contains(b, []byte("pay here")) || bytes.Contains(b, []byte(`"title":"Checkout"`)) {
+			t.Fatalf("the guest got the hidden page's content: %s", b)
+		}
+	}
 }

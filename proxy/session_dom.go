@@ -28,6 +28,7 @@ type domState struct {
 	doc    string                     // document and generation of the newest snapshot
 	gen    uint64
 	base   string
+	url    string // of the newest snapshot's page
 	sels   []string
 	pixels int    // regions only pictures can show: while any, DOM viewers get frames
 	failed string // why the current page cannot be mirrored; "" when it can
@@ -176,7 +177,7 @@ func (s *Session) onDOM(raw renderer.DOMMessage) {
 		s.domFailed("The page is too large or changes too fast to show as a page (" + m.Why + ").")
 		return
 	case dom.KindSnapshot:
-		s.st.dom.doc, s.st.dom.gen, s.st.dom.base, s.st.dom.sels = m.Doc, m.Gen, m.Base(), m.Sels
+		s.st.dom.doc, s.st.dom.gen, s.st.dom.base, s.st.dom.sels, s.st.dom.url = m.Doc, m.Gen, m.Base(), m.Sels, m.URL()
 		s.st.dom.pixels = m.Pixels()
 		s.st.dom.failed = ""
 		s.st.dom.copy, s.st.dom.since = m, nil
@@ -223,7 +224,8 @@ func (s *Session) onDOM(raw renderer.DOMMessage) {
 // sendDOM sends m to p as p's audience receives it, built once per audience in built.
 // It reports whether anything was sent.
 func (s *Session) sendDOM(p *participant, m *dom.Message, built map[audienceID][]byte) bool {
-	aud := s.audienceOf(p.role)
+	r := s.rules.For(p.role)
+	aud := audienceID{masks: mask.Key(r.MaskSelectors()), hidden: s.copyHidden(r, s.st.dom.url)}
 	if !tracked(s.st.dom.sels, mask.Selectors(aud.masks)) {
 		return false // the page did not track this audience's masks: nothing is vouched for
 	}
