@@ -28,7 +28,7 @@ func BenchmarkSanitizeSnapshot(b *testing.B) {
 	raw := syntheticPage(1000)
 	b.SetBytes(int64(len(raw)))
 	for b.Loop() {
-		if _, err := Parse(raw, "https://shop.example/", testAssets()); err != nil {
+		if _, err := Parse(raw, "https://shop.example/", nil, testAssets()); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -37,7 +37,7 @@ func BenchmarkSanitizeSnapshot(b *testing.B) {
 // BenchmarkBuildForAudience is the work per audience (not per viewer: viewers of one
 // audience share the bytes) on that snapshot.
 func BenchmarkBuildForAudience(b *testing.B) {
-	m, err := Parse(syntheticPage(1000), "https://shop.example/", testAssets())
+	m, err := Parse(syntheticPage(1000), "https://shop.example/", nil, testAssets())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func BenchmarkPatch(b *testing.B) {
 		["kids",14,[15,16,{"i":90,"n":"li","a":[["class","item"]],"c":[{"i":91,"x":"Tent, 1.8 kg"}]}],""],["scroll",0,0,640]]}`)
 	a := AudienceOf([]string{"x"}, []string{"x"})
 	for b.Loop() {
-		m, err := Parse(raw, "https://shop.example/", testAssets())
+		m, err := Parse(raw, "https://shop.example/", nil, testAssets())
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -17,7 +17,7 @@ func page(body string) []byte {
 
 func build(t *testing.T, raw []byte, a Audience) string {
 	t.Helper()
-	m, err := Parse(raw, "https://shop.example/", testAssets())
+	m, err := Parse(raw, "https://shop.example/", nil, testAssets())
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
@@ -140,7 +140,7 @@ func TestPatchesLeaveMaskedChangesOut(t *testing.T) {
 		["select",11,0,11,4,"0","0"],
 		["select",15,0,18,3,"",""]
 	]}`)
-	m, err := Parse(raw, "https://shop.example/", testAssets())
+	m, err := Parse(raw, "https://shop.example/", nil, testAssets())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestBadInputIsAnErrorNotACrash(t *testing.T) {
 		"op not a list":   `{"k":"patch","ops":[{"x":1}]}`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			if _, err := Parse([]byte(raw), "", testAssets()); err == nil {
+			if _, err := Parse([]byte(raw), "", nil, testAssets()); err == nil {
 				t.Fatal("no error")
 			}
 		})
@@ -245,7 +245,7 @@ func FuzzSanitize(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		m, err := Parse([]byte(raw), "https://shop.example/", testAssets())
+		m, err := Parse([]byte(raw), "https://shop.example/", nil, testAssets())
 		if err != nil {
 			return
 		}
@@ -299,4 +299,53 @@ func checkNoScript(t *testing.T, v any) {
 			checkNoScript(t, x)
 		}
 	}
+}
+
+// TestFramesAreDocumentsOfTheirOwn: a same-origin frame listed by the snapshot is sent as
+// a document inside its <iframe>, without the iframe's address or sandbox; every node in
+// it carries the frame's entry even when the tab forgot it, so a role its page is hidden
+// from gets an empty box; a frame the snapshot does not list is a picture region.
+func TestFramesAreDocumentsOfTheirOwn(t *testing.T) {
+	raw := []byte(`{"k":"snap","doc":"d","gen":1,"url":"https://shop.example/","base":"https://shop.example/",
+		"vw":800,"vh":600,"sels":["[data-tandem-mask]","@frame https://shop.example/pay"],
+		"root":{"i":1,"n":"html","a":[],"c":[{"i":2,"n":"body","a":[],"c":[
+			{"i":3,"n":"iframe","a":[["src","https://shop.example/pay"],["srcdoc","<script>x</script>"],["sandbox","allow-scripts"],["style","width:300px"]],"bx":[300,150],
+			 "fd":{"i":4,"u":"https://shop.example/pay","b":"https://shop.example/pay","im":[1],"c":[
+				{"i":5,"n":"html","a":[],"c":[{"i":6,"n":"body","a":[],"c":[{"i":7,"n":"p","a":[],"c":[{"i":8,"x":"PAY-TEXT"}]},
+				{"i":9,"n":"img","a":[["src","logo.png"]]}]}]}]}},
+			{"i":10,"n":"iframe","a":[],"bx":[10,10],"fd":{"i":11,"u":"https://other.example/","c":[{"i":12,"n":"html","a":[],"c":[{"i":13,"x":"UNLISTED"}]}]}}]}]}}`)
+	m, err := Parse(raw, "", nil, testAssets())
+	if err != nil {
+		t.Fatal(err)
+	}
+	everyone := AudienceOf(m.Sels, nil)
+	if key := everyone.HideFrames(m.Sels, func(string) bool { return false }); key != "" {
+		t.Fatalf("nothing hidden, key %q", key)
+	}
+	b, _ := m.For(everyone)
+	out := string(b)
+	for _, want := range []string{`"fd":{"i":4`, "PAY-TEXT", `"style","width:300px"`, `"px":true`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the copy lacks %s: %s", want, out)
+		}
+	}
+	for _, bad := range []string{"srcdoc", "sandbox", `"src","https://shop.example/pay"`, "UNLISTED", "script"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("the copy holds %s: %s", bad, out)
+		}
+	}
+	// The frame's image resolves against the frame's address, through assets.
+	if !strings.Contains(out, `"src","/a/`) {
+		t.Errorf("the frame's image is not an asset: %s", out)
+	}
+
+	hidden := AudienceOf(m.Sels, nil)
+	if key := hidden.HideFrames(m.Sels, func(u string) bool { return strings.HasSuffix(u, "/pay") }); key == "" {
+		t.Fatal("the hidden frame gives no key")
+	}
+	b, _ = m.For(hidden)
+	if out := string(b); strings.Contains(out, "PAY-TEXT") || !strings.Contains(out, `{"i":3,"n":"div","mask":true,"bx":[300,150]`) {
+		t.Errorf("the hidden frame is not an empty box: %s", out)
+	}
+
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -73,10 +74,26 @@ type Node struct {
 	Display  string      `json:"d,omitempty"`
 	CSS      *string     `json:"css,omitempty"`
 	Shadow   *Root       `json:"sr,omitempty"`
+	Frame    *Frame      `json:"fd,omitempty"`
 	Kids     []*Node     `json:"c,omitempty"`
 
 	im []int // indices into Message.Sels of the masks over this node
 }
+
+// Frame is the document of a same-origin frame, shown inside its <iframe>.
+type Frame struct {
+	ID     int64    `json:"i"`
+	Quirks bool     `json:"q,omitempty"`
+	Sheets []string `json:"sheets,omitempty"`
+	Kids   []*Node  `json:"c,omitempty"`
+
+	im []int // the frame's masks, its own "@frame" entry among them
+}
+
+// FramePrefix starts the entries of Message.Sels that stand for the page of a same-origin
+// frame rather than a mask selector: every node in the frame carries the entry's index,
+// so a role the frame's page is hidden from gets the frame as an empty box.
+const FramePrefix = "@frame "
 
 // Root is a shadow root: its children and its adopted stylesheets.
 type Root struct {
@@ -132,7 +149,18 @@ type rawNode struct {
 	PX  int         `json:"px"`
 	CSS *string     `json:"css"`
 	SR  *rawRoot    `json:"sr"`
+	FD  *rawFrame   `json:"fd"`
 	C   []*rawNode  `json:"c"`
+}
+
+type rawFrame struct {
+	I      int64      `json:"i"`
+	U      string     `json:"u"`
+	B      string     `json:"b"`
+	IM     []int      `json:"im"`
+	Q      bool       `json:"q"`
+	Sheets []string   `json:"sheets"`
+	C      []*rawNode `json:"c"`
 }
 
 type rawRoot struct {
@@ -142,14 +170,18 @@ type rawRoot struct {
 }
 
 // Parse reads and sanitises one capture message. base for relative URLs comes from the
-// snapshot; patches resolve against the document's base, which the caller keeps (Base).
-func Parse(raw []byte, base string, assets Assets) (*Message, error) {
+// snapshot; patches resolve against the document's base, which the caller keeps (Base),
+// and name frames by the snapshot's selectors, which the caller keeps too (Sels).
+func Parse(raw []byte, base string, sels []string, assets Assets) (*Message, error) {
 	var r rawMessage
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
+	if r.K != KindSnapshot {
+		r.Sels = sels
+	}
 	m := &Message{Kind: r.K, Doc: r.Doc, Gen: r.Gen, Seq: r.Seq, Sels: r.Sels, Why: r.Why}
-	s := &sanitizer{assets: assets}
+	s := &sanitizer{assets: assets, sels: r.Sels}
 	switch r.K {
 	case KindOverflow:
 		return m, nil
@@ -229,6 +261,8 @@ type sanitizer struct {
 	base   string
 	nodes  int
 	err    error
+	sels   []string
+	frames []int // "@frame" indices of the frames being sanitised, outermost first
 }
 
 func (s *sanitizer) fail(err error) {
@@ -256,18 +290,26 @@ func (s *sanitizer) node(r *rawNode, depth int, parentNS string) *Node {
 		s.fail(fmt.Errorf("%w: a node without an id", ErrMalformed))
 		return nil
 	}
+	im := s.withFrames(cleanIM(r.IM))
 	if r.X != nil {
 		t := clip(*r.X, maxText)
-		return &Node{ID: r.I, Text: &t, im: cleanIM(r.IM)}
+		return &Node{ID: r.I, Text: &t, im: im}
 	}
 	tag := strings.ToLower(r.N)
 	ns := r.NS
 	if ns != "svg" && ns != "math" {
 		ns = ""
 	}
-	n := &Node{ID: r.I, im: cleanIM(r.IM)}
+	n := &Node{ID: r.I, im: im}
 	switch {
+	case tag == "iframe" && ns == "" && r.FD != nil && r.PX == 0 && slices.Contains(s.sels, FramePrefix+r.FD.U):
+		n.Tag = "iframe"
+		n.Attrs = s.attrs(n.Tag, "", r.A)
+		n.Box, n.Display = cleanBox(r.BX), cleanDisplay(r.D)
+		n.Frame = s.frame(r.FD, depth, im)
+		return n
 	case pixelElements[tag] || r.PX != 0:
+		// (A frame whose page the snapshot did not list is shown as a picture too.)
 		// Not a DOM the copy can show: a box of its size, filled from the picture.
 		n.Tag, n.Pixels, n.Box, n.Display = "div", true, cleanBox(r.BX), cleanDisplay(r.D)
 		return n
@@ -355,6 +397,50 @@ func (s *sanitizer) node(r *rawNode, depth int, parentNS string) *Node {
 		}
 	}
 	return n
+}
+
+// frame sanitises a same-origin frame's document. Its nodes resolve URLs against the
+// frame's base and carry the frame's "@frame" entry whatever the tab said.
+func (s *sanitizer) frame(r *rawFrame, depth int, parentIM []int) *Frame {
+	if r.I <= 0 {
+		s.fail(fmt.Errorf("%w: a frame without an id", ErrMalformed))
+		return nil
+	}
+	idx := slices.Index(s.sels, FramePrefix+r.U)
+	f := &Frame{ID: r.I, Quirks: r.Q}
+	f.im = mergeIM(mergeIM(parentIM, cleanIM(r.IM)), []int{idx})
+	base := s.base
+	s.base = pageBase(r.B, r.U)
+	s.frames = append(s.frames, idx)
+	defer func() { s.base, s.frames = base, s.frames[:len(s.frames)-1] }()
+	for _, sh := range r.Sheets {
+		f.Sheets = append(f.Sheets, SanitizeCSS(sh, s.base, s.assets))
+	}
+	for _, c := range r.C {
+		if k := s.node(c, depth+1, ""); k != nil && k.Tag == "html" {
+			f.Kids = append(f.Kids, k)
+			break
+		}
+	}
+	return f
+}
+
+// withFrames adds the "@frame" entries of the frames being sanitised to im.
+func (s *sanitizer) withFrames(im []int) []int {
+	if len(s.frames) == 0 {
+		return im
+	}
+	return mergeIM(im, s.frames)
+}
+
+func mergeIM(a, b []int) []int {
+	out := slices.Clone(a)
+	for _, i := range b {
+		if !slices.Contains(out, i) {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 func isAnimation(name string) bool {

@@ -170,6 +170,19 @@ func AudienceOf(sels, selectors []string) Audience {
 	return a
 }
 
+// HideFrames adds to the audience the frames whose page hidden says it may not see, and
+// returns a key that tells audiences apart by them ("" when none is hidden).
+func (a Audience) HideFrames(sels []string, hidden func(url string) bool) string {
+	var key strings.Builder
+	for i, s := range sels {
+		if u, ok := strings.CutPrefix(s, FramePrefix); ok && hidden(u) {
+			a[i] = true
+			fmt.Fprintf(&key, "%d,", i)
+		}
+	}
+	return key.String()
+}
+
 func (a Audience) masks(im []int) bool {
 	for _, i := range im {
 		if a[i] {
@@ -234,6 +247,19 @@ func (a Audience) node(n *Node) *Node {
 		r := *n.Shadow
 		r.Kids = a.nodes(n.Shadow.Kids)
 		c.Shadow = &r
+	}
+	if n.Frame != nil {
+		if a.masks(n.Frame.im) {
+			// A frame whose page this audience may not see: an empty box in its place.
+			box := n.Box
+			if len(box) != 2 {
+				box = []float64{0, 0}
+			}
+			return &Node{ID: n.ID, Tag: "div", Masked: true, Box: box, Display: n.Display}
+		}
+		f := *n.Frame
+		f.Kids = a.nodes(n.Frame.Kids)
+		c.Frame = &f
 	}
 	c.Kids = a.nodes(n.Kids)
 	if !n.Pixels {
@@ -316,6 +342,11 @@ func countPixels(n *Node) int {
 	}
 	if n.Shadow != nil {
 		for _, k := range n.Shadow.Kids {
+			c += countPixels(k)
+		}
+	}
+	if n.Frame != nil {
+		for _, k := range n.Frame.Kids {
 			c += countPixels(k)
 		}
 	}

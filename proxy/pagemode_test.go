@@ -20,11 +20,22 @@ func secretsPage(t *testing.T) *httptest.Server {
 <div id=card data-tandem-mask title="SECRET-TITLE" aria-label="SECRET-ARIA" style="background:url(/bg.png?SECRET-BG)">SECRET-TEXT <img src="/img.png?SECRET-QUERY" alt="SECRET-ALT"></div>
 <input id=pw type=password value="SECRET-VALUE" placeholder="SECRET-PLACEHOLDER">
 <p id=pub class=lead>public</p>
+<iframe id=fr src="/inner" style="width:300px;height:120px"></iframe>
 <script>setTimeout(() => {
 	document.getElementById('card').append(' SECRET-LATE');
 	document.getElementById('card').title = 'SECRET-TITLE2';
 	document.getElementById('pw').value = 'SECRET-VALUE2';
 	document.getElementById('pub').textContent = 'public-changed';
+}, 300)</script>`)
+	})
+	// A same-origin frame: in the copy as a DOM, its masks kept like the page's own.
+	mux.HandleFunc("/inner", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<!doctype html><title>Inner</title><p id=in>inside-frame</p>
+<span id=fcard data-tandem-mask title="SECRET-FRAME-TITLE">SECRET-FRAME</span>
+<input type=password value="SECRET-FRAME-PW">
+<script>setTimeout(() => {
+	document.getElementById('fcard').append(' SECRET-FRAME-LATE');
+	document.getElementById('in').textContent = 'inside-frame-changed';
 }, 300)</script>`)
 	})
 	mux.HandleFunc("/site.css", func(w http.ResponseWriter, r *http.Request) {
@@ -59,20 +70,23 @@ func TestPageModeNeverSendsMaskedContent(t *testing.T) {
 		c.waitFor("dom", func(m map[string]any) bool { return m["kind"] == "snapshot" })
 	}
 	// The page's changes are in (the public one is seen), masked ones included.
-	changed := func(c *client) func() bool {
+	changed := func(c *client, want string) func() bool {
 		return func() bool {
 			c.mu.Lock()
 			defer c.mu.Unlock()
 			for _, b := range c.raw {
-				if bytes.Contains(b, []byte("public-changed")) {
+				if bytes.Contains(b, []byte(want)) {
 					return true
 				}
 			}
 			return false
 		}
 	}
-	eventually(t, "the guest sees the page change", changed(guest))
-	eventually(t, "the host sees the page change", changed(host))
+	eventually(t, "the guest sees the page change", changed(guest, "public-changed"))
+	eventually(t, "the host sees the page change", changed(host, "public-changed"))
+	// The frame is a DOM in the copy, and its changes come as changes.
+	eventually(t, "the guest sees the frame's change", changed(guest, "inside-frame-changed"))
+	eventually(t, "the host sees the frame's masked change", changed(host, "SECRET-FRAME-LATE"))
 
 	all := func(c *client) []byte {
 		c.mu.Lock()
@@ -80,6 +94,9 @@ func TestPageModeNeverSendsMaskedContent(t *testing.T) {
 		return bytes.Join(c.raw, []byte("\n"))
 	}
 	guestBytes, hostBytes := all(guest), all(host)
+	if bytes.Contains(hostBytes, []byte(`"title":"Inner"`)) {
+		t.Error("the frame's title was reported as the page's")
+	}
 	var assets [][]byte
 	for _, p := range assetPath.FindAllString(string(guestBytes), -1) {
 		res, err := http.Get(h.srv.URL + p)
@@ -109,7 +126,7 @@ func TestPageModeNeverSendsMaskedContent(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"SECRET-TEXT", "SECRET-VALUE2", "SECRET-TITLE2", "SECRET-LATE"} {
+	for _, want := range []string{"SECRET-TEXT", "SECRET-VALUE2", "SECRET-TITLE2", "SECRET-LATE", "SECRET-FRAME", "SECRET-FRAME-PW"} {
 		if !bytes.Contains(hostBytes, []byte(want)) {
 			t.Errorf("the host, who sees masked content, lacks %s", want)
 		}
@@ -196,6 +213,62 @@ func TestPageModeHidesHiddenPages(t *testing.T) {
 	for _, b := range guest.raw {
 		if bytes.Contains(b, []byte("pay here")) || bytes.Contains(b, []byte(`"title":"Checkout"`)) {
 			t.Fatalf("the guest got the hidden page's content: %s", b)
+		}
+	}
+}
+
+// TestPageModeHidesHiddenFrames: a same-origin frame whose page is hidden from a role is
+// an empty box in that role's copy, while the page around it and the host's copy of the
+// frame are whole.
+func TestPageModeHidesHiddenFrames(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<!doctype html><title>Shop</title><p>outer-text</p>
+<iframe src="/pay" style="width:300px;height:100px"></iframe>
+<script>setTimeout(() => { document.querySelector('p').textContent = 'outer-changed'; }, 300)</script>`)
+	})
+	mux.HandleFunc("/pay", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<!doctype html><title>Pay</title><p id=p>HIDDEN-FRAME-TEXT</p>
+<script>setTimeout(() => { document.getElementById('p').textContent = 'HIDDEN-FRAME-LATER'; }, 300)</script>`)
+	})
+	page := httptest.NewServer(mux)
+	t.Cleanup(page.Close)
+	h := newHarness(t)
+	status, out := h.do("POST", "/api/v1/sessions", "", fmt.Sprintf(`{"url":%q,"rules":{"guest":{"hidePages":["*/pay*"]}}}`, page.URL))
+	if status != 201 {
+		t.Fatalf("create: %d %v", status, out)
+	}
+	links := out["links"].(map[string]any)
+	id := out["id"].(string)
+	host := h.join(id, token(links["host"].(string)), "Hana")
+	host.state(controllerIs(host.id()))
+	guest := h.join(id, token(links["guest"].(string)), "Gus")
+	for _, c := range []*client{host, guest} {
+		c.send(map[string]any{"type": "mode", "mode": "dom"})
+		c.waitFor("mode", func(m map[string]any) bool { return m["mode"] == "dom" })
+	}
+	has := func(c *client, want string) func() bool {
+		return func() bool {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			for _, b := range c.raw {
+				if bytes.Contains(b, []byte(want)) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	eventually(t, "the host's copy holds the frame", has(host, "HIDDEN-FRAME-LATER"))
+	eventually(t, "the guest's copy changes around the frame", has(guest, "outer-changed"))
+	// The snapshot that lists the loaded frame shows it to the guest as an empty box (the
+	// page has no other mask).
+	eventually(t, "the guest's copy has a box in place of the frame", has(guest, `"mask":true`))
+	guest.mu.Lock()
+	defer guest.mu.Unlock()
+	for _, b := range guest.raw {
+		if bytes.Contains(b, []byte("HIDDEN-FRAME")) {
+			t.Fatalf("the guest got the hidden frame's content: %s", b)
 		}
 	}
 }

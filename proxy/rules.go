@@ -35,8 +35,9 @@ type RoleRules struct {
 	Masks []string `json:"masks"`
 	// HidePages are URL patterns whose whole page this role sees replaced by a notice.
 	HidePages []string `json:"hidePages"`
-	// Mode is how the role's viewers start: "pixels" (the picture) or "dom" (the page
-	// as a sanitised DOM). Each participant can switch.
+	// Mode is how the role's viewers start: "dom" (the page as a sanitised DOM, the
+	// default) or "pixels" (the picture). Each participant can switch; a client that
+	// cannot show the page gets pictures whatever this says.
 	Mode string `json:"mode"`
 }
 
@@ -113,9 +114,9 @@ const MaxPriority = 1000
 // everyone may be given control, guests may not navigate, and host > agent > guest.
 func DefaultRules() Rules {
 	return Rules{
-		Host:  RoleRules{View: true, Point: true, Control: true, Navigate: true, Priority: 100, SeeMasked: true, Mode: ModePixels},
-		Agent: RoleRules{View: true, Point: true, Control: true, Navigate: true, Priority: 50, Mode: ModePixels},
-		Guest: RoleRules{View: true, Point: true, Control: true, Navigate: false, Priority: 10, Mode: ModePixels},
+		Host:  RoleRules{View: true, Point: true, Control: true, Navigate: true, Priority: 100, SeeMasked: true, Mode: ModeDOM},
+		Agent: RoleRules{View: true, Point: true, Control: true, Navigate: true, Priority: 50, Mode: ModeDOM},
+		Guest: RoleRules{View: true, Point: true, Control: true, Navigate: false, Priority: 10, Mode: ModeDOM},
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -369,8 +370,11 @@ func (s *Session) join(conn Conn, role Role, hello stream.ClientMessage) Partici
 	}
 	p.conn = conn
 	p.gen++
-	if hello.Mode == ModeDOM || hello.Mode == ModePixels {
+	switch {
+	case hello.Mode == ModeDOM || hello.Mode == ModePixels:
 		p.mode = hello.Mode // the viewer remembers its choice across reloads
+	case !resumed && !slices.Contains(hello.Modes, ModeDOM):
+		p.mode = ModePixels // a client that cannot show the page
 	}
 	if p.mode == ModeDOM && s.st.dom.failed != "" {
 		p.mode = ModePixels

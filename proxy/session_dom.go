@@ -104,7 +104,7 @@ func (s *Session) serveCopy(p *participant) {
 		s.requestSnapshot()
 		return
 	}
-	built := map[audienceID][]byte{}
+	built := map[copyAudience][]byte{}
 	if !s.sendDOM(p, c, built) {
 		return
 	}
@@ -167,7 +167,7 @@ func (s *Session) onDOM(raw renderer.DOMMessage) {
 		s.st.dom.copy, s.st.dom.since = nil, nil
 		s.requestSnapshot()
 	}
-	m, err := dom.Parse(raw.Raw, s.st.dom.base, s.assets)
+	m, err := dom.Parse(raw.Raw, s.st.dom.base, s.st.dom.sels, s.assets)
 	if err != nil {
 		s.domFailed("The page is too large or too busy to show as a page: " + err.Error())
 		return
@@ -198,7 +198,10 @@ func (s *Session) onDOM(raw renderer.DOMMessage) {
 			if len(s.st.dom.since) < maxCachedPatches {
 				s.st.dom.since = append(s.st.dom.since, m)
 			} else {
+				// A joiner would replay too much: start a fresh copy now, so joiners keep
+				// being served at once rather than each asking the tab.
 				s.st.dom.copy, s.st.dom.since = nil, nil
+				s.requestSnapshot()
 			}
 		}
 	}
@@ -206,7 +209,7 @@ func (s *Session) onDOM(raw renderer.DOMMessage) {
 		s.domFailed("The page has too many parts only a picture can show (canvases, videos, frames).")
 		return
 	}
-	built := map[audienceID][]byte{}
+	built := map[copyAudience][]byte{}
 	for _, id := range s.st.order {
 		p := s.st.participants[id]
 		if !s.wantsDOM(p) {
@@ -221,27 +224,36 @@ func (s *Session) onDOM(raw renderer.DOMMessage) {
 	}
 }
 
+// copyAudience names the viewers who get the same copy: the picture's audience, and the
+// same verdict on which of the page's frames are hidden from them.
+type copyAudience struct {
+	audienceID
+	frames string
+}
+
 // sendDOM sends m to p as p's audience receives it, built once per audience in built.
 // It reports whether anything was sent.
-func (s *Session) sendDOM(p *participant, m *dom.Message, built map[audienceID][]byte) bool {
+func (s *Session) sendDOM(p *participant, m *dom.Message, built map[copyAudience][]byte) bool {
 	r := s.rules.For(p.role)
-	aud := audienceID{masks: mask.Key(r.MaskSelectors()), hidden: s.copyHidden(r, s.st.dom.url)}
-	if !tracked(s.st.dom.sels, mask.Selectors(aud.masks)) {
+	id := audienceID{masks: mask.Key(r.MaskSelectors()), hidden: s.copyHidden(r, s.st.dom.url)}
+	if !tracked(s.st.dom.sels, mask.Selectors(id.masks)) {
 		return false // the page did not track this audience's masks: nothing is vouched for
 	}
-	if aud.hidden && m.Kind == dom.KindPatch {
+	if id.hidden && m.Kind == dom.KindPatch {
 		return false // told once, with the snapshot
 	}
-	b, ok := built[aud]
+	a := dom.AudienceOf(s.st.dom.sels, mask.Selectors(id.masks))
+	key := copyAudience{id, a.HideFrames(s.st.dom.sels, func(u string) bool { return matchesAny(r.HidePages, []string{u}) })}
+	b, ok := built[key]
 	if !ok {
 		var err error
-		if aud.hidden {
+		if id.hidden {
 			b, _ = json.Marshal(domMsg{Type: "dom", V: 1, Kind: "hidden"})
-		} else if b, err = m.For(dom.AudienceOf(s.st.dom.sels, mask.Selectors(aud.masks))); err != nil {
+		} else if b, err = m.For(a); err != nil {
 			s.log.Warn("building a DOM message", "err", err)
 			return false
 		}
-		built[aud] = b
+		built[key] = b
 	}
 	_ = p.conn.SendText(b)
 	return true

@@ -7,6 +7,12 @@
 // the indices of the tracked selectors that apply to it or an ancestor ("im"), and the
 // elements that match themselves carry their box size ("bx"), so a masked audience's copy
 // can keep their place without their content.
+//
+// Same-origin frames are part of the copy: a frame's document is sent inside its <iframe>
+// ("fd"), and every node in it carries the index of a "@frame URL" entry the snapshot adds
+// to the selectors, so the server can leave a frame's content out for a role its page is
+// hidden from, exactly as it leaves masked content out. A frame that loads or navigates
+// starts a new snapshot; frames the capture cannot read stay pictures.
 (() => {
 	if (window !== window.top) return;
 	const send = globalThis.tandemDOM; // the binding; kept before anyone can delete it
@@ -57,14 +63,30 @@
 		mo.observe(root, {subtree: true, childList: true, attributes: true, characterData: true});
 	};
 
-	const abs = (v) => { try { return new URL(v, document.baseURI).href; } catch (e) { return ''; } };
+	const abs = (v, n) => { try { return new URL(v, n.baseURI || document.baseURI).href; } catch (e) { return ''; } };
+	// Frames of this generation: "@frame URL" entries after the mask selectors, and the
+	// URL each frame document had when it was sent.
+	let frameSels = [], frameURLs = new WeakMap(), frameDocs = new Set(), inSnapshot = false, snapDue = false;
+	const frameIndex = (url) => {
+		let i = frameSels.indexOf('@frame ' + url);
+		if (i < 0) { i = frameSels.length; frameSels.push('@frame ' + url); }
+		const m = mask();
+		return (m ? m.sels().length : 0) + i;
+	};
+	// frameDoc is the document of a same-origin frame the copy can show, or null.
+	const frameDoc = (el) => {
+		if (el.tagName !== 'IFRAME') return null;
+		let d = null;
+		try { d = el.contentDocument; } catch (e) {}
+		return d && d.documentElement && d.readyState !== 'loading' ? d : null;
+	};
 
 	const attrs = (el) => {
 		const out = [];
 		for (const a of el.attributes) {
 			let v = a.value;
 			if (v.length > MAX_ATTR) v = v.slice(0, MAX_ATTR);
-			if (URL_ATTRS.has(a.name) && v && !v.startsWith('#')) v = abs(v);
+			if (URL_ATTRS.has(a.name) && v && !v.startsWith('#')) v = abs(v, el);
 			out.push([a.name, v]);
 		}
 		if (el.tagName === 'IMG' && el.currentSrc) {
@@ -128,6 +150,12 @@
 		else if (n.namespaceURI === 'http://www.w3.org/1998/Math/MathML') out.ns = 'math';
 		out.a = attrs(n);
 		if (im.length) out.im = im;
+		let fdoc = frameDoc(n);
+		if (fdoc && !inSnapshot && !frameURLs.has(fdoc)) {
+			// A frame this generation has not listed: a new snapshot lists it.
+			snapDue = true;
+			fdoc = null;
+		}
 		if (mine.length || PIXELS.has(n.tagName)) {
 			const r = n.getBoundingClientRect();
 			out.bx = [Math.round(r.width * 100) / 100, Math.round(r.height * 100) / 100];
@@ -137,6 +165,7 @@
 		}
 		if (formState(n, out)) { watch(forms, n); last.set(n, JSON.stringify([out.v, out.ck, out.sel])); }
 		if (n.scrollTop || n.scrollLeft) out.s = [n.scrollLeft, n.scrollTop];
+		if (fdoc) { out.fd = frame(fdoc, im, id); return out; }
 		if (PIXELS.has(n.tagName)) { out.px = 1; return out; }
 		if (n.tagName === 'STYLE') {
 			out.css = styleText(n);
@@ -155,6 +184,24 @@
 			if (sh) out.sr.sheets = sh;
 		}
 		out.c = kids(n, im, id);
+		return out;
+	}
+
+	// frame serialises a same-origin frame's document, inside the frame element frameId.
+	function frame(d, im, frameId) {
+		const url = d.URL;
+		frameURLs.set(d, url);
+		frameDocs.add(new WeakRef(d));
+		const fim = merge(im, [frameIndex(url)]);
+		sent.set(d, {p: frameId, im: imKey(fim)});
+		observe(d);
+		listen(d.defaultView);
+		const out = {i: idOf(d), u: url, b: d.baseURI, im: fim, c: []};
+		const root = node(d.documentElement, fim, idOf(d));
+		if (root) out.c.push(root);
+		const sh = sheetsOf(d);
+		if (sh) out.sheets = sh;
+		if (d.compatMode === 'BackCompat') out.q = true;
 		return out;
 	}
 
@@ -183,20 +230,24 @@
 		sent = new WeakMap(); forms = new Set(); styles = new Set(); masked = new Set(); last = new WeakMap(); ruleCounts = new WeakMap();
 		sizes = new WeakMap(); watched = new WeakMap();
 		dirtyKids = new Set(); ops = []; scrolls = new Map(); roots = new Set([new WeakRef(document)]); shadowsDirty = false;
+		frameSels = []; frameURLs = new WeakMap(); frameDocs = new Set(); snapDue = false;
 		observe(document);
 		budget = MAX_NODES;
 		const m = mask();
 		let root;
+		inSnapshot = true;
 		try {
 			root = node(document.documentElement, [], 0);
 		} catch (e) {
 			broken = true;
 			send(JSON.stringify({k: 'overflow', doc, gen, why: String(e.message || e)}));
 			return;
+		} finally {
+			inSnapshot = false;
 		}
 		const se = document.scrollingElement || document.documentElement;
 		post({k: 'snap', doc, gen, url: location.href, title: document.title, base: document.baseURI,
-			vw: innerWidth, vh: innerHeight, sx: se.scrollLeft, sy: se.scrollTop, sels: m ? m.sels() : [],
+			vw: innerWidth, vh: innerHeight, sx: se.scrollLeft, sy: se.scrollTop, sels: [...(m ? m.sels() : []), ...frameSels],
 			quirks: document.compatMode === 'BackCompat', sheets: sheetsOf(document), root});
 	}
 
@@ -220,7 +271,7 @@
 				// element is sent again whole.
 				if (maskChanged(t)) { resend(t); continue; }
 				let v = t.getAttribute(r.attributeName);
-				if (v !== null && URL_ATTRS.has(r.attributeName) && v && !v.startsWith('#')) v = abs(v);
+				if (v !== null && URL_ATTRS.has(r.attributeName) && v && !v.startsWith('#')) v = abs(v, t);
 				if (v !== null && v.length > MAX_ATTR) v = v.slice(0, MAX_ATTR);
 				ops.push(['attr', idOf(t), r.attributeName, v, s.im, t.localName,
 					t.namespaceURI === 'http://www.w3.org/2000/svg' ? 'svg' : t.namespaceURI === 'http://www.w3.org/1998/Math/MathML' ? 'math' : '']);
@@ -254,6 +305,7 @@
 	function flush() {
 		flushing = false;
 		if (!wanted || broken || gen === 0) return;
+		if (framesMoved()) snapDue = true;
 		try {
 			if (shadowsDirty) {
 				shadowsDirty = false;
@@ -269,6 +321,7 @@
 			for (const p of dirtyKids) {
 				const s = sent.get(p);
 				if (!s || !p.isConnected) continue;
+				if (p.nodeType === 9 && !p.defaultView) continue; // a frame's old document
 				if (p.tagName === 'STYLE') {
 					const css = styleText(p);
 					if (last.get(p) !== css) { last.set(p, css); ops.push(['css', idOf(p), css, s.im]); }
@@ -297,6 +350,7 @@
 			send(JSON.stringify({k: 'overflow', doc, gen, why: String(e.message || e)}));
 			return;
 		}
+		if (snapDue) { snapshot(); return; }
 		if (!ops.length) return;
 		if (ops.length > MAX_OPS) {
 			broken = true;
@@ -305,6 +359,17 @@
 		}
 		post({k: 'patch', doc, gen, seq: ++seq, ops});
 		ops = [];
+	}
+
+	// framesMoved reports whether a frame sent this generation now shows another page
+	// (history.pushState inside it changes no DOM): its "@frame" entry would be stale.
+	function framesMoved() {
+		for (const w of frameDocs) {
+			const d = w.deref();
+			if (!d) { frameDocs.delete(w); continue; }
+			if (d.defaultView && d.URL !== frameURLs.get(d)) return true;
+		}
+		return false;
 	}
 
 	// values compares what form controls, script-filled styles and masked boxes hold
@@ -354,25 +419,52 @@
 	const onScroll = (e) => {
 		if (!wanted) return;
 		const t = e.target;
-		const el = t === document || t === window ? (document.scrollingElement || document.documentElement) : t;
+		const d = t.nodeType === 9 ? t : t.document || t.ownerDocument || document;
+		const top = d.scrollingElement || d.documentElement;
+		const el = t === d || t === d.defaultView ? top : t;
+		// The top page's own scroll is id 0; a frame's is its root element's.
 		const id = el === (document.scrollingElement || document.documentElement) ? 0 : (sent.get(el) ? idOf(el) : -1);
 		if (id < 0) return;
 		scrolls.set(id, [el.scrollLeft, el.scrollTop]);
 		schedule();
 	};
-	window.addEventListener('scroll', onScroll, {capture: true, passive: true});
-	window.addEventListener('resize', () => { if (wanted) { ops.push(['vp', innerWidth, innerHeight]); schedule(); } }, {passive: true});
-	for (const ev of ['input', 'change']) window.addEventListener(ev, () => schedule(), {capture: true, passive: true});
-	// The element under the controller's pointer, so the copy can follow :hover styles.
+	// The element under the controller's pointer, so the copy can follow :hover styles;
+	// into same-origin frames.
 	let hovered = 0;
 	const onHover = () => {
 		if (!wanted || !gen) return;
-		const all = document.querySelectorAll(':hover');
-		const el = all.length ? all[all.length - 1] : null;
+		let d = document, el = null;
+		for (let k = 0; d && k < 8; k++) {
+			const all = d.querySelectorAll(':hover');
+			el = all.length ? all[all.length - 1] : el;
+			const inner = all.length ? frameDoc(all[all.length - 1]) : null;
+			d = inner && sent.get(inner) ? inner : null;
+		}
 		const id = el && sent.get(el) ? idOf(el) : 0;
 		if (id !== hovered) { hovered = id; ops.push(['hover', id]); schedule(); }
 	};
-	for (const ev of ['pointerover', 'pointerout', 'pointermove']) window.addEventListener(ev, onHover, {capture: true, passive: true});
+	const onFocus = (e) => {
+		if (!wanted) return;
+		const path = e.composedPath ? e.composedPath() : [e.target];
+		const el = path.find((n) => n.nodeType === 1 && sent.get(n));
+		if (el) { ops.push(['focus', idOf(el)]); schedule(); }
+	};
+	// A frame that loads a page starts a new snapshot, which lists it.
+	const onLoad = (e) => { if (wanted && gen && e.target && e.target.tagName === 'IFRAME' && sent.get(e.target)) { snapDue = true; schedule(); } };
+	const listening = new WeakSet();
+	// listen follows what changes without a mutation in window w (the top or a frame).
+	function listen(w) {
+		if (!w || listening.has(w)) return;
+		listening.add(w);
+		w.addEventListener('scroll', onScroll, {capture: true, passive: true});
+		for (const ev of ['input', 'change']) w.addEventListener(ev, () => schedule(), {capture: true, passive: true});
+		for (const ev of ['pointerover', 'pointerout', 'pointermove']) w.addEventListener(ev, onHover, {capture: true, passive: true});
+		w.addEventListener('focusin', onFocus, {capture: true, passive: true});
+		// (A load event never reaches the window: it is caught on the document.)
+		w.document.addEventListener('load', onLoad, {capture: true, passive: true});
+	}
+	listen(window);
+	window.addEventListener('resize', () => { if (wanted) { ops.push(['vp', innerWidth, innerHeight]); schedule(); } }, {passive: true});
 	// The tab's text selection (the controller's), so the copy can show it.
 	let selKey = '';
 	document.addEventListener('selectionchange', () => {
@@ -387,13 +479,12 @@
 		const key = JSON.stringify(op);
 		if (key !== selKey) { selKey = key; ops.push(op); schedule(); }
 	}, {passive: true});
-	window.addEventListener('focusin', (e) => {
-		if (!wanted) return;
-		const path = e.composedPath ? e.composedPath() : [e.target];
-		const el = path.find((n) => n.nodeType === 1 && sent.get(n));
-		if (el) { ops.push(['focus', idOf(el)]); schedule(); }
-	}, {capture: true, passive: true});
-	setInterval(() => { if (wanted && gen) { values(); if (ops.length) schedule(); } }, 300);
+	setInterval(() => {
+		if (!wanted || !gen) return;
+		values();
+		if (framesMoved()) snapDue = true;
+		if (ops.length || snapDue) schedule();
+	}, 300);
 	// A new page is sent once it is parsed, and in full now and then, so nothing drifts.
 	document.addEventListener('DOMContentLoaded', () => snapshot(), {once: true});
 	setInterval(() => { if (wanted && gen) snapshot(); }, 60000);

@@ -384,6 +384,15 @@
 	globalThis.__tandemFocus = (list) => focusMatches(list);
 	// For the DOM capture (dom.js), in this world: shadow roots as the tracker sees them,
 	// the tracked selectors, and the indices of those an element matches itself (or did).
+	// framesOf is the chain of frame elements el lies in, innermost first, as collect
+	// records it: a box inside a frame is measured through them.
+	const framesOf = (el) => {
+		const out = [];
+		try {
+			for (let w = el.ownerDocument && el.ownerDocument.defaultView; w && w !== window && w.frameElement; w = w.frameElement.ownerDocument.defaultView) out.push(w.frameElement);
+		} catch (e) {}
+		return out;
+	};
 	globalThis.__tandemMaskAPI = {
 		shadowOf,
 		sels: () => sels,
@@ -393,7 +402,7 @@
 			sels.forEach((s, i) => {
 				let hit = !!(st && st.has(s));
 				if (!hit) { try { hit = el.matches(s); } catch (e) {} }
-				if (hit) { out.push(i); remember(el, s, []); }
+				if (hit) { out.push(i); remember(el, s, framesOf(el)); }
 			});
 			return out;
 		},

@@ -14,6 +14,7 @@ const (
 	titleWorld   = "tandem"
 	titleBinding = "tandemTitle"
 	titleJS      = `(() => {
+	if (window !== window.top) return; // a frame's title is not the page's
 	let last;
 	const report = () => {
 		const t = document.title;

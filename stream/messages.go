@@ -18,6 +18,9 @@ type ClientMessage struct {
 	Resume   string    `json:"resume,omitempty"`
 	Viewport *Viewport `json:"viewport,omitempty"`
 	Mode     string    `json:"mode,omitempty"` // hello and mode: "dom" or "pixels"
+	// Modes (hello) are the views the client can show; a client that lists none shows only
+	// pictures, so clients that predate Page mode keep getting them.
+	Modes []string `json:"modes,omitempty"`
 
 	// mouse, wheel, key, text, composition, touch, pointer; action also for control and history
 	Action         string       `json:"action,omitempty"`

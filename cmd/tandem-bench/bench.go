@@ -107,6 +107,11 @@ func (b *bench) run(ctx context.Context) (report, error) {
 			return r, err
 		}
 	}
+	if b.o.PageViewers > 0 {
+		if r.Page2, err = b.pagePhase(ctx, b.demo+b.o.PagePage); err != nil {
+			return r, err
+		}
+	}
 	r.LoadEnd = loadAverage()
 	return r, nil
 }

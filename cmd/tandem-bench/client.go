@@ -27,6 +27,7 @@ type clientParams struct {
 	Token  string
 	Name   string
 	Probe  *probe // non-nil: this client can decode frames and watch the probe square
+	Mode   string // "dom": a Page-mode viewer; "" shows pictures like a pre-Page client
 }
 
 // frameStats is what a client has seen of the frame stream so far.
@@ -68,6 +69,10 @@ type client struct {
 	done      chan struct{} // closed when the read loop ends
 	err       error         // why it ended; valid after done
 
+	dom      domStats
+	domFirst chan struct{} // closed on the first Page-mode snapshot
+	domOnce  sync.Once
+
 	probing atomic.Bool
 	probes  chan probeFrame
 	skipped atomic.Int64 // probe frames dropped because the measurer was behind
@@ -86,11 +91,15 @@ func dial(ctx context.Context, p clientParams) (*client, error) {
 	}
 	c := &client{
 		p: p, conn: conn,
-		first:  make(chan struct{}),
-		done:   make(chan struct{}),
-		probes: make(chan probeFrame, probeBacklog),
+		first:    make(chan struct{}),
+		domFirst: make(chan struct{}),
+		done:     make(chan struct{}),
+		probes:   make(chan probeFrame, probeBacklog),
 	}
 	hello := map[string]any{"type": "hello", "token": p.Token, "name": p.Name, "viewport": benchViewport}
+	if p.Mode != "" {
+		hello["mode"], hello["modes"] = p.Mode, []string{"dom", "pixels"}
+	}
 	if err := c.send(hello); err != nil {
 		_ = conn.Close()
 		return nil, fmt.Errorf("%w: %s: hello: %v", ErrConnect, p.Name, err)
@@ -128,7 +137,7 @@ func (c *client) readLoop() {
 				return
 			}
 		case websocket.TextMessage:
-			c.onText(buf.Bytes())
+			c.onText(buf.Bytes(), at)
 		}
 	}
 }
@@ -170,9 +179,12 @@ type serverMsg struct {
 	Code        string          `json:"code"`
 	Reason      string          `json:"reason"`
 	Message     string          `json:"message"`
+	Kind        string          `json:"kind"` // dom
+	Gen         int64           `json:"gen"`
+	Seq         int64           `json:"seq"`
 }
 
-func (c *client) onText(b []byte) {
+func (c *client) onText(b []byte, at time.Time) {
 	var m serverMsg
 	if err := json.Unmarshal(b, &m); err != nil {
 		return
@@ -180,6 +192,11 @@ func (c *client) onText(b []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch m.Type {
+	case "dom":
+		c.dom.add(m, len(b), at)
+		if m.Kind == "snapshot" {
+			c.domOnce.Do(func() { close(c.domFirst) })
+		}
 	case "welcome":
 		var p struct {
 			ID string `json:"id"`

@@ -1,8 +1,9 @@
 // Command tandem-bench starts an in-process Tandem server with its demo site, drives
 // one co-browse session with a host and many guest viewers, and reports frame rates,
-// input-to-frame latency, time to first frame, CPU and memory.
+// input-to-frame latency, time to first frame, CPU and memory; then the same for many
+// viewers of the page in Page mode (DOM): delivery, fan-out lag, CPU per change, join time.
 //
-//	go run ./cmd/tandem-bench [-viewers 50] [-duration 20s] [-samples 30] [-extra-sessions 5]
+//	go run ./cmd/tandem-bench [-viewers 50] [-duration 20s] [-samples 30] [-extra-sessions 5] [-page-viewers 100]
 package main
 
 import (
@@ -35,6 +36,8 @@ type options struct {
 	Strict        bool
 	Verbose       bool
 	Masked        bool
+	PageViewers   int
+	PagePage      string
 }
 
 // errTargets is returned with -strict when a target is missed.
@@ -55,6 +58,8 @@ func main() {
 	flag.BoolVar(&o.Strict, "strict", false, "exit with status 2 when a target is missed")
 	flag.BoolVar(&o.Verbose, "v", false, "log the server at info level (default: warnings only)")
 	flag.BoolVar(&o.Masked, "masked", true, "compare the frames of the masked (guest) and unmasked (host) audiences")
+	flag.IntVar(&o.PageViewers, "page-viewers", 100, "Page-mode (DOM) viewers of the Page-mode phase; 0 skips it")
+	flag.StringVar(&o.PagePage, "page-page", "animated", "demo page of the Page-mode phase (a clock changes its text every frame)")
 	flag.Parse()
 	if err := o.validate(); err != nil {
 		fmt.Fprintln(os.Stderr, "tandem-bench:", err)
@@ -80,6 +85,8 @@ func (o options) validate() error {
 		return errors.New("-viewers must be at least 1")
 	case o.Duration < time.Second:
 		return errors.New("-duration must be at least 1s")
+	case o.PageViewers < 0:
+		return errors.New("-page-viewers must not be negative")
 	case o.Samples < 1:
 		return errors.New("-samples must be at least 1")
 	case o.FreshSessions < 1:

@@ -51,6 +51,7 @@ type report struct {
 	Usage          usage   // at the end of the window
 	Before, After  usage   // around the extra sessions
 	Masked         maskedResult
+	Page2          pageResult // the Page-mode phase
 }
 
 func (r report) minPct() float64 { return slices.Min(r.ViewerPcts) }
@@ -65,7 +66,9 @@ func (r report) ttffMedian() time.Duration {
 
 func (r report) deliveryPass() bool { return r.Dropped == 0 && r.minPct() >= targetDeliveredPct }
 func (r report) ttffPass() bool     { return r.ttffMedian() < targetFirstFrame }
-func (r report) passed() bool       { return r.deliveryPass() && r.ttffPass() && r.Masked.pass() }
+func (r report) passed() bool {
+	return r.deliveryPass() && r.ttffPass() && r.Masked.pass() && r.Page2.pass()
+}
 
 func (r report) print(w io.Writer) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
@@ -128,6 +131,7 @@ func (r report) print(w io.Writer) {
 		r.Extra, r.ExtraPage, r.Before.ChromeProcs, r.After.ChromeProcs)
 
 	r.Masked.print(w)
+	r.Page2.print(w)
 
 	p("")
 	p("Targets:")
@@ -136,6 +140,10 @@ func (r report) print(w io.Writer) {
 	p("  time to first frame < %s: %s (median %s, max %s)", targetFirstFrame, passFail(r.ttffPass()),
 		r.ttffMedian().Round(time.Millisecond), r.ttffMax().Round(time.Millisecond))
 	r.Masked.printTarget(w)
+	if r.Page2.ran() {
+		p("  Page mode: every viewer keeps up (≥%.0f%%, none lost) and joins in < %s: %s",
+			targetDeliveredPct, targetPageJoin, passFail(r.Page2.pass()))
+	}
 }
 
 func (r report) ttffMax() time.Duration {

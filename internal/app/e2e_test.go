@@ -211,6 +211,8 @@ func TestControlInRealBrowsers(t *testing.T) {
 	guest := openTab(t, browser, created.Links["guest"])
 	join(t, guest, "Gus")
 	waitFrame(t, guest)
+	// The host in Page mode (the default), the guest in Picture mode: input works in both.
+	pictureMode(t, guest, "the guest")
 	clickAt(guest, "guest without control", 0.2)
 	must(t, guest, "guest is told it has no control", chromedp.WaitVisible(chromedp.ID("hint")))
 	// The guest's request for control travels after its click, on the same connection;
@@ -271,15 +273,38 @@ func TestControlInRealBrowsers(t *testing.T) {
 	}
 }
 
-// waitFrame waits until the viewer has drawn a frame from the server.
+// waitFrame waits until the viewer shows the page: a picture drawn on its canvas, or in
+// Page mode (the default) a built copy on view.
 func waitFrame(t *testing.T, ctx context.Context) {
 	t.Helper()
-	must(t, ctx, "a frame is drawn", void(chromedp.Poll[bool](`(() => {
+	must(t, ctx, "the page is shown", void(chromedp.Poll[bool](`(() => {
+		const f = document.querySelector('.page-copy');
+		if (f && !f.hidden && f.contentDocument && f.contentDocument.body && f.contentDocument.body.childNodes.length) return true;
 		const c = document.getElementById('screen');
 		if (!c || !c.width || !c.height) return false;
 		const d = c.getContext('2d').getImageData(Math.floor(c.width/2), Math.floor(c.height/2), 1, 1).data;
 		return d[3] > 0 && !(d[0] === 0 && d[1] === 0 && d[2] === 0);
 	})()`, chromedp.WithPollingTimeout(20*time.Second))))
+}
+
+// waitPicture waits until a picture is drawn on the viewer's canvas (Picture mode).
+func waitPicture(t *testing.T, ctx context.Context) {
+	t.Helper()
+	must(t, ctx, "a picture is drawn", void(chromedp.Poll[bool](`(() => {
+		const c = document.getElementById('screen');
+		if (!c || !c.width || !c.height || document.getElementById('stage').classList.contains('page-mode')) return false;
+		const d = c.getContext('2d').getImageData(Math.floor(c.width/2), Math.floor(c.height/2), 1, 1).data;
+		return d[3] > 0 && !(d[0] === 0 && d[1] === 0 && d[2] === 0);
+	})()`, chromedp.WithPollingTimeout(20*time.Second))))
+}
+
+// pictureMode switches a viewer to Picture mode.
+func pictureMode(t *testing.T, ctx context.Context, who string) {
+	t.Helper()
+	must(t, ctx, who+" switches to Picture", chromedp.Click(chromedp.ID("mode-pixels")),
+		void(chromedp.Poll[bool](`document.getElementById('mode-pixels').getAttribute('aria-pressed') === 'true'`,
+			chromedp.WithPollingTimeout(20*time.Second))))
+	waitPicture(t, ctx)
 }
 
 func waitControlMine(t *testing.T, ctx context.Context) {

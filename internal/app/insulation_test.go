@@ -185,6 +185,8 @@ func TestParticipantsNeverContactTheProvider(t *testing.T) {
 	guest := proxiedTab(t, browser, rec, created.Links["guest"])
 	join(t, guest, "Gus")
 	waitFrame(t, guest)
+	// The host in Page mode (the default), the guest in Picture mode: both are insulated.
+	pictureMode(t, guest, "the guest")
 
 	for _, page := range []string{"/login", "/checkout", "/long", "/notes"} {
 		goTo(t, host, demo+page)

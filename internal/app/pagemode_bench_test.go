@@ -73,7 +73,7 @@ func TestBenchPageMode(t *testing.T) {
 	pageMode(t, pageGuest, "the Page viewer")
 	picGuest := openTab(t, browser, links["agent"])
 	join(t, picGuest, "Picture")
-	waitFrame(t, picGuest)
+	pictureMode(t, picGuest, "the Picture viewer")
 	clickAt(t, host, 0.5, 0.5)
 	// Each viewer notes, every animation frame, when what it shows changed.
 	must(t, pageGuest, "watch the copy", void(chromedp.Evaluate[bool](`(() => {

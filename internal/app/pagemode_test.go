@@ -126,11 +126,15 @@ func TestPageModeIsInsulatedAndInert(t *testing.T) {
 
 	for who, ctx := range map[string]context.Context{"host": host, "guest": guest} {
 		state, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]any](`(() => {
-			const d = document.querySelector('.page-copy').contentDocument;
-			const all = Array.from(d.querySelectorAll('*'));
+			// The copy and the documents of its frames (same-origin frames of the page are
+			// frames of the copy: with no address of their own and the copy's sandbox).
+			const docs = [document.querySelector('.page-copy').contentDocument];
+			for (let i = 0; i < docs.length; i++) for (const f of docs[i].querySelectorAll('iframe')) if (f.contentDocument) docs.push(f.contentDocument);
+			const all = docs.flatMap((d) => Array.from(d.querySelectorAll('*')));
 			return {
 				pwned: document.body.dataset.pwned || document.body.dataset.late || '',
-				scripts: d.querySelectorAll('script, iframe, object, embed, meta, base').length,
+				scripts: all.filter((e) => e.matches('script, object, embed, meta, base') ||
+					(e.tagName === 'IFRAME' && (e.hasAttribute('src') || e.hasAttribute('srcdoc') || e.getAttribute('sandbox') !== 'allow-same-origin'))).length,
 				handlers: all.filter((e) => Array.from(e.attributes).some((a) => /^on/i.test(a.name))).length,
 				jsURLs: all.filter((e) => Array.from(e.attributes).some((a) => /javascript:/i.test(a.value))).length,
 				sandbox: document.querySelector('.page-copy').getAttribute('sandbox'),
@@ -171,10 +175,18 @@ func TestPageModeFollowsTheController(t *testing.T) {
 	execPath := chromiumOrSkip(t)
 	form := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if r.URL.Path == "/inner" {
+			// A same-origin frame: a DOM in the copy, typed into like the page.
+			fmt.Fprint(w, `<!doctype html><style>body{margin:0;font:16px sans-serif} #fq{display:block;box-sizing:border-box;width:100%;height:50vh;font-size:20px}</style>
+				<input id=fq><span>Framed words</span> <a id=fl href="/elsewhere">a framed link</a>`)
+			return
+		}
 		fmt.Fprint(w, `<!doctype html><title>Form</title><style>body{margin:0;font:20px sans-serif}
 			#q{position:fixed;left:0;top:0;width:100%;height:50%;font-size:40px}
+			#fr{position:fixed;left:50%;top:50%;width:50%;height:25%;border:0}
 			#hov{position:fixed;left:0;top:75%;width:100%;height:25%;background:#eee} #hov:hover{background:rgb(1, 2, 3)}</style>
-			<input id=q placeholder="Search"><p style="position:fixed;top:60%">The copy is live</p><div id=hov>hover me</div>`)
+			<input id=q placeholder="Search"><p style="position:fixed;top:60%">The copy is live</p><div id=hov>hover me</div>
+			<iframe id=fr src="/inner"></iframe>`)
 	}))
 	t.Cleanup(form.Close)
 	srv := startServer(t, app.Config{AllowHosts: allowed(form)})
@@ -207,6 +219,30 @@ func TestPageModeFollowsTheController(t *testing.T) {
 		return err == nil && v == "hello"
 	})
 	shot(t, guest, "page-mode-typed")
+
+	// A same-origin frame is a frame of the copy, with its own document: it shows, and
+	// the controller types into it through the copy like anywhere else.
+	frameField := `(() => { const f = document.querySelector('.page-copy').contentDocument.getElementById('fr');
+		const d = f && f.contentDocument; return d && d.getElementById('fq') ? [d.body.innerText, d.getElementById('fq').value] : ['', '']; })()`
+	eventually(t, "the guest's copy shows the frame's document", func() bool {
+		v, err := chromedp.Run(guest, chromedp.Evaluate[[]string](frameField))
+		return err == nil && strings.Contains(v[0], "Framed words")
+	})
+	// The frame sits at 50–100% across and 50–75% down; its field fills its top half.
+	clickAt(t, host, 0.75, 0.5625)
+	must(t, host, "the host types into the frame", chromedp.KeyEvent("inframe"))
+	eventually(t, "the guest's copy shows what the host typed in the frame", func() bool {
+		v, err := chromedp.Run(guest, chromedp.Evaluate[[]string](frameField))
+		return err == nil && v[1] == "inframe"
+	})
+	// The guest, not in control, presses the frame's link in its copy: nothing follows,
+	// and it is told how to interact, as over the picture.
+	must(t, guest, "the guest presses a link in the copy's frame", void(chromedp.Evaluate[bool](`(() => {
+		const d = document.querySelector('.page-copy').contentDocument.getElementById('fr').contentDocument;
+		d.getElementById('fl').click();
+		return true;
+	})()`)), chromedp.WaitVisible(chromedp.ID("hint")))
+	shot(t, guest, "page-mode-frame")
 
 	// The controller's pointer over an element: the copy follows the page's :hover style.
 	box, err := chromedp.Run(host, chromedp.Evaluate[[]float64](`(() => { const r = document.getElementById('screen').getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()`))

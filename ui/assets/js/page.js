@@ -4,6 +4,8 @@
 // Nodes are made with DOM calls, never parsed from HTML. The copy is laid out at the tab's
 // viewport size and scaled to the picture's box, so pointers and input map the same way
 // in both modes. Regions only pictures can show are canvases filled from the screencast.
+// Same-origin frames of the page are frames of the copy, built the same way: their
+// documents are filled from here (they inherit the copy's sandbox and policy).
 const NS = { svg: 'http://www.w3.org/2000/svg', math: 'http://www.w3.org/1998/Math/MathML' };
 const HTML = 'http://www.w3.org/1999/xhtml';
 const XLINK = 'http://www.w3.org/1999/xlink';
@@ -16,12 +18,14 @@ html{scrollbar-width:thin}`;
 
 export class PageView {
   // opts: wrap (the element the copy sits in), onPointer(clientX, clientY), onLeave(),
-  // onResync(), onSize(w, h)
+  // onBlocked({clientX, clientY}) (a press on a control of the copy), onResync(), onSize(w, h)
   constructor(opts) {
     this.o = opts;
     this.frame = null;
     this.doc = null;
-    this.nodes = new Map(); // id → node (elements, texts, shadow roots)
+    this.nodes = new Map(); // id → node (elements, texts, shadow roots, frame documents)
+    this.frames = new Map(); // <iframe> of the copy → {doc: its fd, html: its built root}
+    this.extra = new WeakSet(); // nodes the copy adds (its own styles): kept by changes
     this.pixels = new Set(); // canvases of pixel regions
     this.gen = 0;
     this.seq = 0;
@@ -44,6 +48,11 @@ export class PageView {
     }
     if (!this.frame) this.makeFrame();
     this.frame.hidden = !this.ready;
+  }
+
+  // prepare loads the copy's empty frame ahead of the first snapshot.
+  prepare() {
+    if (!this.frame) this.makeFrame();
   }
 
   makeFrame() {
@@ -88,25 +97,19 @@ export class PageView {
     if (!doc) return;
     this.doc = doc;
     this.nodes = new Map();
+    this.frames = new Map();
     this.pixels = new Set();
     this.focused = null;
     this.hovered = [];
     const root = this.build(m.root, '');
     if (!root) return;
     doc.replaceChild(root, doc.documentElement);
-    const head = doc.head || doc.documentElement.insertBefore(doc.createElement('head'), doc.documentElement.firstChild);
-    const own = doc.createElement('style');
-    own.textContent = OWN_CSS;
-    head.prepend(own);
-    for (const css of m.sheets || []) {
-      const s = doc.createElement('style');
-      s.textContent = css;
-      head.append(s);
-    }
+    this.dress(doc, m.sheets);
     if (this.listening !== doc) {
       this.listening = doc; // the frame's document outlives snapshots: listen once
       this.listen(doc);
     }
+    this.mountFrames();
     this.size(m.vw, m.vh);
     this.ready = true;
     this.frame.hidden = !this.active;
@@ -118,6 +121,45 @@ export class PageView {
       this.scrollTo(0, m.sx, m.sy);
       this.restoreScrolls(m.root);
     });
+  }
+
+  // dress adds what the copy itself needs to a document: its own styles and the page's
+  // adopted sheets, marked as the copy's so the page's changes leave them alone.
+  dress(doc, sheets) {
+    const head = doc.head || doc.documentElement.insertBefore(doc.createElement('head'), doc.documentElement.firstChild);
+    const own = doc.createElement('style');
+    own.textContent = OWN_CSS;
+    this.extra.add(own);
+    head.prepend(own);
+    for (const css of sheets || []) {
+      const s = doc.createElement('style');
+      s.textContent = css;
+      this.extra.add(s);
+      head.append(s);
+    }
+  }
+
+  // mountFrames puts each frame's built document into its <iframe>: once it is in the
+  // copy, and again whenever the browser gave it a fresh document (a frame moved).
+  mountFrames() {
+    for (const [el, f] of this.frames) {
+      if (!el.isConnected) continue;
+      const d = el.contentDocument;
+      if (!d || d.documentElement === f.html) continue;
+      try {
+        d.open();
+        d.write(f.fd.q ? '<html></html>' : '<!doctype html><html></html>');
+        d.close();
+        d.replaceChild(d.adoptNode(f.html), d.documentElement);
+      } catch {
+        continue; // a document the copy cannot write
+      }
+      this.nodes.set(f.fd.i, d);
+      this.dress(d, f.fd.sheets);
+      this.listen(d);
+      this.mountFrames(); // frames inside it
+      requestAnimationFrame(() => { for (const c of f.fd.c || []) this.restoreScrolls(c); });
+    }
   }
 
   patch(m) {
@@ -158,8 +200,26 @@ export class PageView {
           }
         }
         const keep = new Set(list);
-        for (const c of Array.from(n.childNodes)) if (!keep.has(c)) this.forget(c);
-        n.replaceChildren(...list);
+        for (const c of Array.from(n.childNodes)) if (!keep.has(c) && !this.extra.has(c)) this.forget(c);
+        // In place: a node that stays is not taken out and put back (a frame would
+        // reload, a scroll position reset).
+        let at = n.firstChild;
+        const skip = () => { while (at && this.extra.has(at)) at = at.nextSibling; };
+        skip();
+        for (const k of list) {
+          if (k === at) {
+            at = at.nextSibling;
+            skip();
+          } else {
+            n.insertBefore(k, at);
+          }
+        }
+        while (at) {
+          const next = at.nextSibling;
+          if (!this.extra.has(at)) at.remove();
+          at = next;
+        }
+        this.mountFrames();
         break;
       }
       case 'attr':
@@ -211,7 +271,7 @@ export class PageView {
           el.setAttribute('data-tandem-hover', '');
           this.hovered.push(el);
           const p = el.parentNode;
-          el = p && p.nodeType === 11 ? p.host : p;
+          el = p && p.nodeType === 11 ? p.host : p && p.nodeType === 9 ? p.defaultView && p.defaultView.frameElement : p;
         }
         break;
       default:
@@ -248,6 +308,14 @@ export class PageView {
         el = doc.createElement('span');
       }
       for (const [k, v] of n.a || []) this.setAttr(el, k, v);
+      if (n.fd && el.tagName === 'IFRAME') {
+        // A same-origin frame: its document is built now and mounted once the frame is
+        // in the copy (only then does it have a document to hold it).
+        el.setAttribute('sandbox', 'allow-same-origin');
+        el.setAttribute('referrerpolicy', 'no-referrer');
+        const html = (n.fd.c || []).map((c) => this.build(c, '')).find((k) => k && k.nodeType === 1);
+        if (html) this.frames.set(el, { fd: n.fd, html });
+      }
       if (typeof n.css === 'string') el.textContent = n.css;
       if (n.sr) {
         let root = null;
@@ -337,6 +405,7 @@ export class PageView {
     if (n.s) this.scrollTo(n.i, n.s[0], n.s[1]);
     for (const c of n.c || []) this.restoreScrolls(c);
     if (n.sr) for (const c of n.sr.c || []) this.restoreScrolls(c);
+    if (n.fd) for (const c of n.fd.c || []) this.restoreScrolls(c);
   }
 
   scrollTo(id, x, y) {
@@ -371,7 +440,7 @@ export class PageView {
     const kx = bitmap.width / tw;
     const ky = bitmap.height / ((header && header.height) || this.vh);
     for (const c of this.pixels) {
-      const r = c.getBoundingClientRect(); // in the copy's own viewport: the tab's
+      const r = this.rectInCopy(c); // in the copy's own viewport: the tab's
       if (r.width <= 0 || r.height <= 0) continue;
       const ctx = c.getContext('2d');
       if (!ctx) continue;
@@ -381,19 +450,47 @@ export class PageView {
     }
   }
 
-  // listen keeps the copy inert for the participant: links and forms go nowhere, and the
-  // pointer is shared as over the picture.
+  // rectInCopy is el's box in the copy's top viewport, through the frames it is in.
+  rectInCopy(el) {
+    const r = el.getBoundingClientRect();
+    let { left, top } = r;
+    for (let w = el.ownerDocument.defaultView; w && w.frameElement && el.ownerDocument !== this.doc; w = w.frameElement.ownerDocument.defaultView) {
+      const f = w.frameElement;
+      const fr = f.getBoundingClientRect();
+      left += fr.left + f.clientLeft;
+      top += fr.top + f.clientTop;
+      if (f.ownerDocument === this.doc) break;
+    }
+    return { left, top, width: r.width, height: r.height };
+  }
+
+  // listen keeps the copy inert for the participant: links and forms go nowhere (a press
+  // on them says how to interact, as over the picture), and the pointer is shared.
   listen(doc) {
+    // at maps an event in doc to the viewer's own coordinates.
+    const at = (e) => {
+      const r = this.frame.getBoundingClientRect();
+      const k = r.width / this.vw;
+      let x = e.clientX, y = e.clientY;
+      if (doc !== this.doc) {
+        const box = this.rectInCopy(doc.documentElement);
+        const root = doc.documentElement.getBoundingClientRect();
+        x += box.left - root.left;
+        y += box.top - root.top;
+      }
+      return { clientX: r.left + x * k, clientY: r.top + y * k };
+    };
     const stop = (e) => {
       const a = e.target.closest ? e.target.closest('a, button, input, select, textarea, label, summary') : null;
-      if (a) e.preventDefault();
+      if (!a) return;
+      e.preventDefault();
+      this.o.onBlocked(at(e));
     };
     doc.addEventListener('click', stop, true);
     doc.addEventListener('submit', (e) => e.preventDefault(), true);
     doc.addEventListener('mousemove', (e) => {
-      const r = this.frame.getBoundingClientRect();
-      const k = r.width / this.vw;
-      this.o.onPointer(r.left + e.clientX * k, r.top + e.clientY * k);
+      const p = at(e);
+      this.o.onPointer(p.clientX, p.clientY);
     }, true);
     doc.addEventListener('mouseleave', () => this.o.onLeave(), true);
   }

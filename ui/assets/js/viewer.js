@@ -100,6 +100,7 @@ const page = new PageView({
   wrap: $('#screen-wrap'),
   onPointer: (x, y) => input.pointerMove({ clientX: x, clientY: y }),
   onLeave: () => input.pointerHide(),
+  onBlocked: (at) => { if (!app.ended) hint(at); },
   onResync: () => send({ type: 'mode', mode: 'dom' }),
   onSize: () => screen.layout(),
 });
@@ -523,7 +524,7 @@ function connect(name) {
     hello: () => {
       const vp = viewport();
       lastViewport = JSON.stringify(vp);
-      const msg = { type: 'hello', token, name, viewport: vp };
+      const msg = { type: 'hello', token, name, viewport: vp, modes: ['dom', 'pixels'] };
       const mode = savedMode();
       if (mode) msg.mode = mode;
       const resume = sessionStorage.getItem(resumeKey);
@@ -572,4 +573,7 @@ function join() {
 
 renderBar();
 renderSide();
+// Page mode is the default: the copy's empty frame loads while the connection opens, not
+// after the first snapshot arrives.
+if (savedMode() !== 'pixels') page.prepare();
 join();
