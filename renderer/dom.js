@@ -47,7 +47,7 @@
 	let dirtyKids = new Set(); // parents whose children changed
 	let ops = [];
 	let scrolls = new Map(); // id -> [x, y]
-	let flushing = false, broken = false, shadowsDirty = false;
+	let flushing = false, broken = false, shadowsDirty = false, cssDirty = false, adopted = '';
 	let roots = new Set(); // WeakRefs of the document and shadow roots sent
 	const observed = new WeakSet();
 	const mo = new MutationObserver((recs) => { if (wanted && !broken) { record(recs); schedule(); } });
@@ -246,6 +246,7 @@
 			inSnapshot = false;
 		}
 		const se = document.scrollingElement || document.documentElement;
+		adopted = JSON.stringify(sheetsOf(document));
 		post({k: 'snap', doc, gen, url: location.href, title: document.title, base: document.baseURI,
 			vw: innerWidth, vh: innerHeight, sx: se.scrollLeft, sy: se.scrollTop, sels: [...(m ? m.sels() : []), ...frameSels],
 			quirks: document.compatMode === 'BackCompat', sheets: sheetsOf(document), root});
@@ -388,14 +389,18 @@
 			if ('ck' in out) ops.push(['chk', idOf(el), out.ck, s.im]);
 			if ('sel' in out) ops.push(['opt', idOf(el), out.sel, s.im]);
 		});
+		const all = cssDirty;
+		cssDirty = false;
+		if (all && gen && adopted !== JSON.stringify(sheetsOf(document))) snapDue = true; // adopted sheets travel in snapshots
 		keep(styles, (el) => {
 			const s = sent.get(el);
 			if (!s) return;
-			// Rules added by script change no text: their count tells, cheaply.
+			// Rules added by script change no text: their count tells, cheaply; a rule
+			// replaced by script is signalled (all) and read again.
 			let n = -1;
 			try { n = el.sheet ? el.sheet.cssRules.length : -1; } catch (e) {}
 			const key = n + ':' + (el.textContent || '').length;
-			if (ruleCounts.get(el) === key) return;
+			if (ruleCounts.get(el) === key && !all) return;
 			ruleCounts.set(el, key);
 			const css = styleText(el);
 			if (last.get(el) !== css) { last.set(el, css); ops.push(['css', idOf(el), css, s.im]); }
@@ -491,6 +496,7 @@
 	// A shadow root attached to an element already sent changes what it shows without a
 	// mutation of its children: such hosts are sent again, found once per flush.
 	window.addEventListener('__tandem_shadow', () => { if (wanted) { shadowsDirty = true; schedule(); } }, true);
+	window.addEventListener('__tandem_css', () => { if (wanted && gen) { cssDirty = true; schedule(); } }, true);
 
 	globalThis.__tandemDOMConfig = (on) => {
 		wanted = !!on;

@@ -71,6 +71,14 @@ func TestDOMCaptureSendsSnapshotsAndChanges(t *testing.T) {
 			}
 		}
 	}
+	// A rule replaced by script leaves the count the same: the copy still gets it.
+	evalJS[bool](t, tab, `(() => { const s = document.getElementById('s').sheet; s.deleteRule(0); s.insertRule('p { color: rgb(4, 5, 6) }'); return true; })()`)
+	for replaced := false; !replaced; {
+		for _, op := range nextDOM(t, tab, "patch")["ops"].([]any) {
+			o := op.([]any)
+			replaced = replaced || (o[0] == "css" && strings.Contains(o[2].(string), "rgb(4, 5, 6)"))
+		}
+	}
 	if err := tab.RequestDOMSnapshot(ctx); err != nil {
 		t.Fatal(err)
 	}

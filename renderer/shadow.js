@@ -5,7 +5,7 @@
 // them, ShadowRoot.mode says "closed"); the tracker's world keeps the browser's own
 // accessors and sees them. Every attach, and every parse of HTML that can declare shadow
 // roots, is signalled to the tracker with an event, so it looks again before the next
-// frame paints.
+// frame paints. Changes to stylesheets by script are signalled too, for the DOM capture.
 (() => {
 	const E = globalThis.Element && Element.prototype, S = globalThis.ShadowRoot && ShadowRoot.prototype;
 	if (!E || !S || !E.attachShadow || E.attachShadow.__tandem) return;
@@ -47,4 +47,12 @@
 	parsed(globalThis.Document, 'parseHTMLUnsafe');
 	parsed(globalThis.Document && Document.prototype, 'write');
 	parsed(globalThis.Document && Document.prototype, 'writeln');
+	// Rules a script inserts or replaces change no DOM: the Page-mode capture is told, so
+	// the copy gets them (a replaced rule leaves the count the same).
+	const C = globalThis.CSSStyleSheet && CSSStyleSheet.prototype;
+	for (const name of ['insertRule', 'deleteRule', 'addRule', 'removeRule', 'replace', 'replaceSync']) {
+		const f = C && C[name];
+		if (typeof f !== 'function') continue;
+		define(C, name, {value: function (...args) { try { return f.apply(this, args); } finally { signal('__tandem_css'); } }, writable: true});
+	}
 })();
