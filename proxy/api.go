@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/tandem-cobrowse/tandem/internal/webguard"
+	"github.com/tandem-cobrowse/tandem/renderer"
 	"github.com/tandem-cobrowse/tandem/stream"
 )
 
@@ -111,8 +112,9 @@ func (a *API) config(c echo.Context) error {
 }
 
 type createRequest struct {
-	URL   string          `json:"url"`
-	Rules json.RawMessage `json:"rules"`
+	URL     string            `json:"url"`
+	Rules   json.RawMessage   `json:"rules"`
+	Handoff *renderer.Handoff `json:"handoff"`
 }
 
 func (a *API) create(c echo.Context) error {
@@ -146,7 +148,11 @@ func (a *API) create(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	created, err := a.p.Registry.Create(c.Request().Context(), req.URL, rules, a.base(c))
+	// A visitor's cookies and credentials come only from the provider's backend.
+	if req.Handoff != nil && !keyed {
+		return fmt.Errorf("%w: a handoff needs the API key (Authorization: Bearer KEY), and the server must have one", ErrUnauthorized)
+	}
+	created, err := a.p.Registry.Create(c.Request().Context(), req.URL, rules, a.base(c), req.Handoff)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -68,7 +69,10 @@ type Created struct {
 
 // Create opens a tab at startURL and starts a session around it. base is the absolute
 // URL prefix of the viewer links (scheme://host).
-func (r *Registry) Create(ctx context.Context, startURL string, rules Rules, base string) (Created, error) {
+// handoff, when not nil, is a visitor's state set in the tab's browser context before the
+// first page (and again if the tab is reopened after a crash); it is kept in memory only,
+// for the life of the session.
+func (r *Registry) Create(ctx context.Context, startURL string, rules Rules, base string, handoff *renderer.Handoff) (Created, error) {
 	u, err := ValidateURL(startURL)
 	if err != nil {
 		return Created{}, err
@@ -106,11 +110,22 @@ func (r *Registry) Create(ctx context.Context, startURL string, rules Rules, bas
 				return nil, err
 			}
 		}
+		if handoff != nil {
+			h := *handoff
+			h.Origin = originOf(u)
+			if err := tab.Handoff(ctx, h); err != nil {
+				_ = tab.Close()
+				return nil, err
+			}
+		}
 		return tab, nil
 	}
 	tab, err := open(openCtx)
 	if errors.Is(err, renderer.ErrBadSelector) {
 		return Created{}, fmt.Errorf("%w: rules: %v", ErrBadRequest, err)
+	}
+	if errors.Is(err, renderer.ErrBadHandoff) {
+		return Created{}, fmt.Errorf("%w: handoff: %v", ErrBadRequest, err)
 	}
 	if err != nil {
 		return Created{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
@@ -198,4 +213,13 @@ func (r *Registry) Close(reason string) {
 		wg.Go(func() { s.End(reason) })
 	}
 	wg.Wait()
+}
+
+// originOf is the origin ("https://shop.example") of a validated URL.
+func originOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }

@@ -37,6 +37,8 @@ type Tab interface {
 	SetDOMCapture(ctx context.Context, on bool) error
 	RequestDOMSnapshot(ctx context.Context) error
 	LoadResource(ctx context.Context, rawURL string, limit int) (renderer.Resource, error)
+	// Handoff sets a visitor's handed-over state before the first page.
+	Handoff(ctx context.Context, h renderer.Handoff) error
 	Close() error
 }
 

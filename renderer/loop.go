@@ -21,6 +21,9 @@ func (t *Tab) onEvent(ev any) {
 	if b, ok := ev.(*runtime.EventBindingCalled); ok && b.Name == domBinding {
 		t.dom.deliver(b.Payload)
 	}
+	if b, ok := ev.(*runtime.EventBindingCalled); ok && b.Name == handoffBinding {
+		go t.seeded(b.Payload)
+	}
 	switch ev.(type) {
 	case *page.EventFrameNavigated, *page.EventNavigatedWithinDocument,
 		*page.EventFrameStartedLoading, *page.EventFrameStoppedLoading,

@@ -15,20 +15,28 @@ import (
 // to emit.
 type navBlocked struct{ url, reason string }
 
-// enableNavFilter pauses document requests only, so subresources do not pay
-// for the filter.
-func (t *Tab) enableNavFilter(ctx context.Context) error {
-	_, err := cdp.Call(ctx, t.target, fetch.Enable, fetch.EnableParams{
-		Patterns: []*fetch.RequestPattern{{
-			URLPattern:   "*",
-			ResourceType: network.ResourceTypeDocument,
-			RequestStage: fetch.RequestStageRequest,
-		}},
-	})
+// enableFetch pauses document requests, for the filter, and when a handoff has headers
+// every request to that origin (headerOrigin, "" for none), so other subresources do not
+// pay for the pause.
+func (t *Tab) enableFetch(ctx context.Context, headerOrigin string) error {
+	patterns := []*fetch.RequestPattern{{
+		URLPattern:   "*",
+		ResourceType: network.ResourceTypeDocument,
+		RequestStage: fetch.RequestStageRequest,
+	}}
+	if headerOrigin != "" {
+		patterns = append(patterns, &fetch.RequestPattern{URLPattern: fetchEscape(headerOrigin) + "/*", RequestStage: fetch.RequestStageRequest})
+	}
+	_, err := cdp.Call(ctx, t.target, fetch.Enable, fetch.EnableParams{Patterns: patterns})
 	if err != nil {
 		return t.wrapErr(fetch.Enable.Method, err)
 	}
 	return nil
+}
+
+// fetchEscape escapes the wildcards of Fetch's URL patterns.
+func fetchEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "*", `\*`, "?", `\?`).Replace(s)
 }
 
 // navFilter answers every paused document request. It runs on the
@@ -44,12 +52,15 @@ func (t *Tab) navFilter(paused iter.Seq2[fetch.EventRequestPaused, error], filte
 		}
 		u := ev.Request.URL + ev.Request.URLFragment
 		top := ev.FrameID == cdp.FrameID(t.targetID)
-		ok, reason := topLevelAllowed(u, top)
-		if ok {
-			ok, reason = filter(u)
+		ok, reason := true, ""
+		if ev.ResourceType == network.ResourceTypeDocument {
+			if ok, reason = topLevelAllowed(u, top); ok {
+				ok, reason = filter(u)
+			}
 		}
 		if ok {
-			if _, err := call(t.ctx, t, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID}); err != nil {
+			cont := fetch.ContinueRequestParams{RequestID: ev.RequestID, Headers: t.withHandoffHeaders(ev)}
+			if _, err := call(t.ctx, t, fetch.ContinueRequest, cont); err != nil {
 				t.log.Debug("continuing document request", "url", u, "err", err)
 			}
 			continue

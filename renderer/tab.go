@@ -58,6 +58,15 @@ type Tab struct {
 	stale     atomic.Bool    // the newest frame's mask boxes were unknown (refresh.go)
 	refresh   chan struct{}  // asks the refresher for a fresh frame
 	settling  chan settleJob // frames whose mask boxes the settler settles
+
+	// Handoff (handoff.go): headers for the provider's origin, read by the fetch handler,
+	// and the storage-seeding script until every origin is seeded.
+	fetching   bool // requests pass the fetch handler (a navigation filter is set)
+	handoff    atomic.Pointer[handoffHeaders]
+	seedMu     sync.Mutex
+	seedScript page.ScriptIdentifier
+	seedLeft   int
+	seedDone   map[string]bool
 }
 
 type geometry struct{ w, h float64 }
@@ -181,9 +190,10 @@ func (t *Tab) setup(ctx context.Context, o tabOptions) error {
 		return err
 	}
 	if paused != nil {
-		if err := t.enableNavFilter(cctx); err != nil {
+		if err := t.enableFetch(cctx, ""); err != nil {
 			return err
 		}
+		t.fetching = true
 		t.wg.Add(1)
 		go t.navFilter(paused, o.navFilter)
 	}
