@@ -455,7 +455,11 @@
 		if (el) { ops.push(['focus', idOf(el)]); schedule(); }
 	};
 	// A frame that loads a page starts a new snapshot, which lists it.
-	const onLoad = (e) => { if (wanted && gen && e.target && e.target.tagName === 'IFRAME' && sent.get(e.target)) { snapDue = true; schedule(); } };
+	// (A frame of another site stays a picture whatever it loads: it brings nothing.)
+	const onLoad = (e) => {
+		const el = e.target;
+		if (wanted && gen && el && el.tagName === 'IFRAME' && sent.get(el) && frameDoc(el)) { snapDue = true; schedule(); }
+	};
 	const listening = new WeakSet();
 	// listen follows what changes without a mutation in window w (the top or a frame).
 	function listen(w) {
