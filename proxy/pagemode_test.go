@@ -51,6 +51,20 @@ func secretsPage(t *testing.T) *httptest.Server {
 	return srv
 }
 
+// received reports, when called, whether any message c received holds want.
+func received(c *client, want string) func() bool {
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for _, b := range c.raw {
+			if bytes.Contains(b, []byte(want)) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
 var assetPath = regexp.MustCompile(`/api/v1/sessions/[A-Za-z0-9_-]+/assets/[A-Za-z0-9_-]+/[A-Za-z0-9_-]+`)
 
 // TestPageModeNeverSendsMaskedContent: in Page mode a masked role's bytes (the socket's
@@ -70,23 +84,11 @@ func TestPageModeNeverSendsMaskedContent(t *testing.T) {
 		c.waitFor("dom", func(m map[string]any) bool { return m["kind"] == "snapshot" })
 	}
 	// The page's changes are in (the public one is seen), masked ones included.
-	changed := func(c *client, want string) func() bool {
-		return func() bool {
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			for _, b := range c.raw {
-				if bytes.Contains(b, []byte(want)) {
-					return true
-				}
-			}
-			return false
-		}
-	}
-	eventually(t, "the guest sees the page change", changed(guest, "public-changed"))
-	eventually(t, "the host sees the page change", changed(host, "public-changed"))
+	eventually(t, "the guest sees the page change", received(guest, "public-changed"))
+	eventually(t, "the host sees the page change", received(host, "public-changed"))
 	// The frame is a DOM in the copy, and its changes come as changes.
-	eventually(t, "the guest sees the frame's change", changed(guest, "inside-frame-changed"))
-	eventually(t, "the host sees the frame's masked change", changed(host, "SECRET-FRAME-LATE"))
+	eventually(t, "the guest sees the frame's change", received(guest, "inside-frame-changed"))
+	eventually(t, "the host sees the frame's masked change", received(host, "SECRET-FRAME-LATE"))
 
 	all := func(c *client) []byte {
 		c.mu.Lock()
@@ -247,23 +249,11 @@ func TestPageModeHidesHiddenFrames(t *testing.T) {
 		c.send(map[string]any{"type": "mode", "mode": "dom"})
 		c.waitFor("mode", func(m map[string]any) bool { return m["mode"] == "dom" })
 	}
-	has := func(c *client, want string) func() bool {
-		return func() bool {
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			for _, b := range c.raw {
-				if bytes.Contains(b, []byte(want)) {
-					return true
-				}
-			}
-			return false
-		}
-	}
-	eventually(t, "the host's copy holds the frame", has(host, "HIDDEN-FRAME-LATER"))
-	eventually(t, "the guest's copy changes around the frame", has(guest, "outer-changed"))
+	eventually(t, "the host's copy holds the frame", received(host, "HIDDEN-FRAME-LATER"))
+	eventually(t, "the guest's copy changes around the frame", received(guest, "outer-changed"))
 	// The snapshot that lists the loaded frame shows it to the guest as an empty box (the
 	// page has no other mask).
-	eventually(t, "the guest's copy has a box in place of the frame", has(guest, `"mask":true`))
+	eventually(t, "the guest's copy has a box in place of the frame", received(guest, `"mask":true`))
 	guest.mu.Lock()
 	defer guest.mu.Unlock()
 	for _, b := range guest.raw {

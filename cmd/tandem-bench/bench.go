@@ -55,7 +55,7 @@ func (b *bench) run(ctx context.Context) (report, error) {
 	}
 
 	b.say("connecting %d guest viewers", b.o.Viewers)
-	viewers, err := b.connectViewers(ctx, sess)
+	viewers, err := b.connectViewers(ctx, sess, b.o.Viewers, "")
 	if err != nil {
 		return r, err
 	}
@@ -133,7 +133,7 @@ func (b *bench) maskedPhase(ctx context.Context, page string) (maskedResult, err
 	if err := host.waitFirstFrame(ctx, firstFrameTimeout); err != nil {
 		return maskedResult{}, fmt.Errorf("masked host: %w", err)
 	}
-	viewers, err := b.connectViewers(ctx, sess)
+	viewers, err := b.connectViewers(ctx, sess, b.o.Viewers, "")
 	if err != nil {
 		return maskedResult{}, err
 	}
@@ -149,10 +149,11 @@ func (b *bench) maskedPhase(ctx context.Context, page string) (maskedResult, err
 	return b.maskedWindow(ctx, host, viewers, b.o.Duration)
 }
 
-// connectViewers dials the guests a few at a time and waits until each has a frame.
-func (b *bench) connectViewers(ctx context.Context, sess session) ([]*client, error) {
-	viewers := make([]*client, b.o.Viewers)
-	errs := make([]error, b.o.Viewers)
+// connectViewers dials n guests a few at a time and waits until each has its first
+// frame, or in Page mode (mode "dom") its first snapshot.
+func (b *bench) connectViewers(ctx context.Context, sess session, n int, mode string) ([]*client, error) {
+	viewers := make([]*client, n)
+	errs := make([]error, n)
 	sem := make(chan struct{}, dialParallel)
 	var wg sync.WaitGroup
 	for i := range viewers {
@@ -161,13 +162,19 @@ func (b *bench) connectViewers(ctx context.Context, sess session) ([]*client, er
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			c, err := dial(ctx, b.api.clientParams(sess, "guest", fmt.Sprintf("bench-%d", i+1)))
+			p := b.api.clientParams(sess, "guest", fmt.Sprintf("bench-%s%d", mode, i+1))
+			p.Mode = mode
+			c, err := dial(ctx, p)
 			if err != nil {
 				errs[i] = err
 				return
 			}
 			viewers[i] = c
-			errs[i] = c.waitFirstFrame(ctx, firstFrameTimeout)
+			if mode == "dom" {
+				errs[i] = c.waitFirstSnapshot(ctx, firstFrameTimeout)
+			} else {
+				errs[i] = c.waitFirstFrame(ctx, firstFrameTimeout)
+			}
 		}()
 	}
 	wg.Wait()

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sync"
 	"time"
 )
 
@@ -129,36 +128,15 @@ func (b *bench) pagePhase(ctx context.Context, page string) (pageResult, error) 
 	if err := host.waitFirstSnapshot(ctx, firstFrameTimeout); err != nil {
 		return r, fmt.Errorf("page host: %w", err)
 	}
-	viewers := make([]*client, r.Viewers)
+	viewers, err := b.connectViewers(ctx, sess, r.Viewers, "dom")
+	if err != nil {
+		return r, fmt.Errorf("page mode: %w", err)
+	}
 	defer func() {
 		for _, v := range viewers {
-			if v != nil {
-				v.close()
-			}
+			v.close()
 		}
 	}()
-	errs := make([]error, r.Viewers)
-	sem := make(chan struct{}, dialParallel)
-	var wg sync.WaitGroup
-	for i := range viewers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			p := b.api.clientParams(sess, "guest", fmt.Sprintf("bench-page-%d", i+1))
-			p.Mode = "dom"
-			if viewers[i], errs[i] = dial(ctx, p); errs[i] == nil {
-				errs[i] = viewers[i].waitFirstSnapshot(ctx, firstFrameTimeout)
-			}
-		}()
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			return r, fmt.Errorf("page viewer %d of %d: %w", i+1, r.Viewers, err)
-		}
-	}
 	if err := sleep(ctx, b.o.Warmup); err != nil {
 		return r, err
 	}
