@@ -78,7 +78,8 @@
 		if (el.tagName !== 'IFRAME') return null;
 		let d = null;
 		try { d = el.contentDocument; } catch (e) {}
-		return d && d.documentElement && d.readyState !== 'loading' ? d : null;
+		// (srcdoc and about:blank frames, written by script, stay pictures for now.)
+		return d && d.documentElement && d.readyState !== 'loading' && /^https?:/.test(d.URL) ? d : null;
 	};
 
 	const attrs = (el) => {
