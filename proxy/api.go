@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/tandem-cobrowse/tandem/help"
 	"github.com/tandem-cobrowse/tandem/internal/webguard"
 	"github.com/tandem-cobrowse/tandem/renderer"
 	"github.com/tandem-cobrowse/tandem/stream"
@@ -35,14 +36,25 @@ type APIParams struct {
 	// server's own and --allowed-origins); nil: the server's own only.
 	Origins *webguard.Origins
 	// Hosts are the Host names the server answers for; nil answers any (tests).
-	Hosts  *webguard.HostPolicy
-	Logger *slog.Logger
+	Hosts *webguard.HostPolicy
+	// Sites are the provider sites; nil: none (only the server's API key creates).
+	Sites Sites
+	// Agent tells which signed-in agent a request comes from (the console's cookie with
+	// its CSRF header, or an agent's API token); nil: no agents.
+	Agent func(r *http.Request) (Agent, error)
+	// Help is the help queue; nil turns help requests off.
+	Help *help.Queue
+	// Webhooks deliver new help requests to sites that want them; nil: none.
+	Webhooks *help.Notifier
+	Logger   *slog.Logger
 }
 
 // API serves /api/v1 and /healthz.
 type API struct {
-	p   APIParams
-	log *slog.Logger
+	p       APIParams
+	log     *slog.Logger
+	limits  *limiters // publishable-key session creation, per site and per source
+	overdue chan struct{}
 }
 
 // NewAPI returns the API over p.
@@ -56,7 +68,11 @@ func NewAPI(p APIParams) *API {
 	if p.Origins == nil {
 		p.Origins = webguard.NewOrigins(nil)
 	}
-	return &API{p: p, log: p.Logger}
+	a := &API{p: p, log: p.Logger, limits: newLimiters()}
+	if p.Help != nil {
+		go a.watchHelp(p.Ctx)
+	}
+	return a
 }
 
 // Register adds the API's routes to e.
@@ -65,8 +81,21 @@ func (a *API) Register(e *echo.Echo) {
 	g := e.Group("/api/v1")
 	g.GET("/config", a.config)
 	g.POST("/sessions", a.create)
-	g.GET("/sessions/:id", a.get)
-	g.DELETE("/sessions/:id", a.delete)
+	g.GET("/sessions/:id", a.get, a.corsForSession)
+	g.DELETE("/sessions/:id", a.delete, a.corsForSession)
+	g.OPTIONS("/sessions/:id", a.preflight, a.corsForSession)
+	g.POST("/sessions/:id/consent", a.consent, a.corsForSession)
+	g.OPTIONS("/sessions/:id/consent", a.preflight, a.corsForSession)
+	g.POST("/sessions/:id/join-code", a.newJoinCode, a.corsForSession)
+	g.OPTIONS("/sessions/:id/join-code", a.preflight, a.corsForSession)
+	g.POST("/embed/sessions", a.embedCreate, a.corsAny)
+	g.OPTIONS("/embed/sessions", a.preflight, a.corsAny)
+	g.POST("/join", a.join)
+	g.POST("/help-requests", a.helpCreate, a.corsForHelp)
+	g.OPTIONS("/help-requests", a.preflight, a.corsForHelp)
+	g.GET("/help-requests", a.helpList)
+	g.GET("/help-requests/events", a.helpEvents)
+	g.POST("/help-requests/:id/accept", a.helpAccept)
 	g.GET("/sessions/:id/ws", a.ws)
 	g.GET("/sessions/:id/assets/:cap/:key", a.asset)
 }
@@ -120,7 +149,14 @@ type createRequest struct {
 func (a *API) create(c echo.Context) error {
 	r := c.Request()
 	keyed := a.p.APIKey != "" && secretEqual(bearer(r), a.p.APIKey)
-	if a.p.APIKey != "" && !keyed {
+	// A site's own API key creates sessions of that site: its rules and consent settings.
+	var site *Site
+	if !keyed && a.p.Sites != nil && bearer(r) != "" {
+		if st, ok := a.p.Sites.ByAPIKey(bearer(r)); ok {
+			site, keyed = &st, true
+		}
+	}
+	if (a.p.APIKey != "" || bearer(r) != "") && !keyed {
 		return fmt.Errorf("%w: a valid API key is required (Authorization: Bearer KEY)", ErrUnauthorized)
 	}
 	// Without a key, any page the user visits could post here from their browser and fill
@@ -144,15 +180,25 @@ func (a *API) create(c echo.Context) error {
 	if _, err := ValidateURL(req.URL); err != nil {
 		return err
 	}
-	rules, err := ParseRules(req.Rules)
-	if err != nil {
+	base := DefaultRules()
+	sr := SessionRequest{URL: req.URL, Base: a.base(c), Handoff: req.Handoff}
+	if site != nil {
+		if base, err = site.rules(); err != nil {
+			return err
+		}
+		sr.Site, sr.ViewConsentOnHelp = site.ID, site.ViewConsentOnHelp
+		if err := site.allowsURL(req.URL); err != nil {
+			return err
+		}
+	}
+	if sr.Rules, err = ParseRulesOver(base, req.Rules); err != nil {
 		return err
 	}
 	// A visitor's cookies and credentials come only from the provider's backend.
 	if req.Handoff != nil && !keyed {
 		return fmt.Errorf("%w: a handoff needs the API key (Authorization: Bearer KEY), and the server must have one", ErrUnauthorized)
 	}
-	created, err := a.p.Registry.Create(c.Request().Context(), req.URL, rules, a.base(c), req.Handoff)
+	created, err := a.p.Registry.Create(c.Request().Context(), sr)
 	if err != nil {
 		return err
 	}
@@ -168,7 +214,7 @@ func (a *API) authorised(c echo.Context) (*Session, error) {
 	}
 	tok := bearer(c.Request())
 	if tok != "" {
-		if role, ok := s.Authenticate(tok); ok && role == RoleHost {
+		if cred, ok := s.Authenticate(tok); ok && cred.Role == RoleHost {
 			return s, nil
 		}
 		if a.p.APIKey != "" && secretEqual(tok, a.p.APIKey) {
@@ -187,6 +233,11 @@ func (a *API) get(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if a.p.Help != nil {
+		if r, ok := a.p.Help.ForSession(s.ID()); ok {
+			info.Help = &r
+		}
+	}
 	return c.JSON(http.StatusOK, info)
 }
 
@@ -195,8 +246,54 @@ func (a *API) delete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.End("The host ended the session.")
+	s.End(StopReason)
 	return c.NoContent(http.StatusNoContent)
+}
+
+type consentRequest struct {
+	Participant ParticipantID `json:"participant"`
+	Kind        string        `json:"kind"`
+	Allow       *bool         `json:"allow"`
+}
+
+// consent is the host's answer to a question put to it (the embed's panel asks it on the
+// provider's page as well as the viewer).
+func (a *API) consent(c echo.Context) error {
+	s, err := a.authorised(c)
+	if err != nil {
+		return err
+	}
+	if err := requireJSON(c.Request()); err != nil {
+		return err
+	}
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	var req consentRequest
+	if err := decodeStrict(body, &req); err != nil {
+		return fmt.Errorf("%w: malformed JSON body: %v", ErrBadRequest, err)
+	}
+	if req.Allow == nil || req.Participant == "" {
+		return fmt.Errorf("%w: participant and allow (true or false) are required", ErrBadRequest)
+	}
+	if err := s.Consent(req.Participant, req.Kind, *req.Allow); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// newJoinCode replaces an expired (or any) join code of the session.
+func (a *API) newJoinCode(c echo.Context) error {
+	s, err := a.authorised(c)
+	if err != nil {
+		return err
+	}
+	code, exp, err := a.p.Registry.NewJoinCode(s.ID())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"joinCode": code, "joinCodeExpiresAt": exp})
 }
 
 // ws is one participant's connection. The session is looked up after the upgrade so a
@@ -217,12 +314,12 @@ func (a *API) ws(c echo.Context) error {
 		conn.Close(CloseNotFound, "not_found", "This session does not exist or has ended.")
 		return nil
 	}
-	role, ok := s.Authenticate(hello.Token)
+	cred, ok := s.Authenticate(hello.Token)
 	if !ok {
 		conn.Close(CloseUnauthorized, "unauthorized", "This link is not valid for the session.")
 		return nil
 	}
-	id, err := s.Join(conn, role, hello)
+	id, err := s.Join(conn, cred, hello)
 	if err != nil {
 		conn.Close(CloseSessionEnded, "session_ended", "The session has ended.")
 		return nil

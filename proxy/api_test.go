@@ -158,13 +158,27 @@ func (h *harness) do(method, path, auth, body string) (int, map[string]any) {
 }
 
 type created struct {
-	ID    string            `json:"id"`
-	Links map[string]string `json:"links"`
+	ID       string            `json:"id"`
+	Links    map[string]string `json:"links"`
+	JoinCode string            `json:"joinCode"`
 }
 
 func (h *harness) create(url string) created {
 	h.t.Helper()
 	status, out := h.do("POST", "/api/v1/sessions", "", fmt.Sprintf(`{"url":%q}`, url))
+	if status != http.StatusCreated {
+		h.t.Fatalf("create: %d %v", status, out)
+	}
+	b, _ := json.Marshal(out)
+	var c created
+	_ = json.Unmarshal(b, &c)
+	return c
+}
+
+// createWith creates a session with rules (a JSON object).
+func (h *harness) createWith(url, rules string) created {
+	h.t.Helper()
+	status, out := h.do("POST", "/api/v1/sessions", "", fmt.Sprintf(`{"url":%q,"rules":%s}`, url, rules))
 	if status != http.StatusCreated {
 		h.t.Fatalf("create: %d %v", status, out)
 	}
@@ -247,6 +261,7 @@ func (c *client) read() {
 		c.mu.Lock()
 		c.raw = append(c.raw, data)
 		if json.Unmarshal(data, &m) == nil {
+			m["_frames"] = float64(c.frames.Load()) // pictures received before this message
 			c.msgs = append(c.msgs, m)
 		}
 		c.mu.Unlock()
@@ -375,7 +390,7 @@ func TestOnlyTheControllersClicksReachTheProvider(t *testing.T) {
 func TestAgentTakesFromGuestButNotFromHost(t *testing.T) {
 	p := newProvider(t)
 	h := newHarness(t)
-	s := h.create(p.URL)
+	s := h.createWith(p.URL, `{"agent":{"askToView":false,"askForControl":false}}`)
 	host := h.join(s.ID, token(s.Links["host"]), "Hana")
 	hostID := host.id()
 	agent := h.join(s.ID, token(s.Links["agent"]), "Ada")

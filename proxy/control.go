@@ -46,6 +46,7 @@ var (
 	ErrNoRequest         = errors.New("that participant has not asked for control")
 	ErrNobodyInControl   = errors.New("nobody holds control")
 	ErrUnknownAction     = errors.New("unknown control action")
+	ErrNeedsConsent      = errors.New("only the host can give you control: ask for it")
 )
 
 // Request is a pending ask for control.
@@ -105,7 +106,7 @@ func (c Control) Apply(op ControlOp, roster Roster) (ControlResult, error) {
 		if next.Controller == actor.ID {
 			return res, nil
 		}
-		if next.Controller == "" {
+		if next.Controller == "" && !actor.Rules.AskForControl {
 			return next.handTo(actor.ID, ControlRequest, op, false), nil
 		}
 		if !next.hasRequest(actor.ID) {
@@ -125,6 +126,15 @@ func (c Control) Apply(op ControlOp, roster Roster) (ControlResult, error) {
 		}
 		if !target.Rules.Control {
 			return ControlResult{Control: c}, ErrControlNotAllowed
+		}
+		// Consent is the host's to give, and only to someone who asked.
+		if target.Rules.AskForControl && target.ID != next.Controller {
+			if actor.Role != RoleHost {
+				return ControlResult{Control: c}, ErrNeedsConsent
+			}
+			if !next.hasRequest(target.ID) {
+				return ControlResult{Control: c}, ErrNoRequest
+			}
 		}
 		if target.ID == next.Controller {
 			next.dropRequest(target.ID)
@@ -167,6 +177,9 @@ func (c Control) Apply(op ControlOp, roster Roster) (ControlResult, error) {
 		}
 		if next.Controller == actor.ID {
 			return res, nil
+		}
+		if actor.Rules.AskForControl {
+			return ControlResult{Control: c}, ErrNeedsConsent
 		}
 		if next.Controller != "" {
 			current := roster[next.Controller]

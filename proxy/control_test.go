@@ -28,6 +28,44 @@ func other(role Role, actor ParticipantID) ParticipantID {
 	return id
 }
 
+// priorityRules are the default rules without the agent's consent step, so the priority
+// rules alone decide (TestAskForControlNeedsTheHost covers consent).
+func priorityRules() Rules {
+	r := DefaultRules()
+	r.Agent.AskForControl = false
+	return r
+}
+
+func TestAskForControlNeedsTheHost(t *testing.T) {
+	rs := roster(DefaultRules())
+	res, err := Control{}.Apply(ControlOp{Action: ControlRequest, Actor: "agent", Now: t0}, rs)
+	if err != nil || res.Changed || res.Asked != "agent" || len(res.Control.Requests) != 1 {
+		t.Fatalf("an agent's request with nobody in control must wait for the host: %+v %v", res, err)
+	}
+	asked := res.Control
+	for _, c := range []Control{{}, {Controller: "guest"}, {Controller: "host"}} {
+		if _, err := c.Apply(ControlOp{Action: ControlTake, Actor: "agent", Now: t0}, rs); !errors.Is(err, ErrNeedsConsent) {
+			t.Errorf("agent takes from %q: err = %v, want ErrNeedsConsent", c.Controller, err)
+		}
+	}
+	byGuest := asked
+	byGuest.Controller = "guest"
+	if _, err := byGuest.Apply(ControlOp{Action: ControlGrant, Actor: "guest", Target: "agent", Now: t0}, rs); !errors.Is(err, ErrNeedsConsent) {
+		t.Errorf("the guest in control grants the agent: err = %v", err)
+	}
+	if _, err := (Control{}).Apply(ControlOp{Action: ControlGrant, Actor: "host", Target: "agent", Now: t0}, rs); !errors.Is(err, ErrNoRequest) {
+		t.Errorf("the host grants an agent who did not ask: err = %v", err)
+	}
+	res, err = asked.Apply(ControlOp{Action: ControlGrant, Actor: "host", Target: "agent", Now: t0}, rs)
+	if err != nil || res.Control.Controller != "agent" || len(res.Control.Requests) != 0 {
+		t.Fatalf("the host's grant: %+v %v", res, err)
+	}
+	// The host still takes back whenever it likes.
+	if res, err := res.Control.Apply(ControlOp{Action: ControlTake, Actor: "host", Now: t0}, rs); err != nil || res.Control.Controller != "host" {
+		t.Fatalf("host takes back: %+v %v", res, err)
+	}
+}
+
 func TestTakeFollowsPriorityForEveryRolePair(t *testing.T) {
 	// want[actor][controller]: nil = control moves to the actor.
 	want := map[Role]map[Role]error{
@@ -35,7 +73,7 @@ func TestTakeFollowsPriorityForEveryRolePair(t *testing.T) {
 		RoleAgent: {RoleHost: ErrLowPriority, RoleAgent: ErrLowPriority, RoleGuest: nil, "": nil},
 		RoleGuest: {RoleHost: ErrLowPriority, RoleAgent: ErrLowPriority, RoleGuest: ErrLowPriority, "": nil},
 	}
-	rs := roster(DefaultRules())
+	rs := roster(priorityRules())
 	for actorRole, row := range want {
 		for ctrlRole, wantErr := range row {
 			actor := ParticipantID(actorRole)
@@ -63,7 +101,7 @@ func TestTakeFollowsPriorityForEveryRolePair(t *testing.T) {
 }
 
 func TestRequestForEveryRolePair(t *testing.T) {
-	rs := roster(DefaultRules())
+	rs := roster(priorityRules())
 	for _, actorRole := range Roles {
 		for _, ctrlRole := range []Role{"", RoleHost, RoleAgent, RoleGuest} {
 			actor := ParticipantID(actorRole)
@@ -192,7 +230,7 @@ func TestRoleThatMayNotControl(t *testing.T) {
 }
 
 func TestTransferWaitsForTheGestureToEnd(t *testing.T) {
-	rs := roster(DefaultRules())
+	rs := roster(priorityRules())
 	c := Control{Controller: "guest"}
 	res, err := c.Apply(ControlOp{Action: ControlTake, Actor: "agent", Now: t0, Gesture: true}, rs)
 	if err != nil {

@@ -33,3 +33,9 @@ var ErrMediaType = errors.New("unsupported media type")
 // ErrHostNotAllowed means a request named a Host the server does not answer for (a name
 // rebound to the server's address by DNS).
 var ErrHostNotAllowed = errors.New("host not allowed")
+
+// ErrConflict means the request clashes with the state of things (asking twice).
+var ErrConflict = errors.New("conflict")
+
+// ErrAlreadyAccepted means another agent accepted a help request first.
+var ErrAlreadyAccepted = errors.New("already accepted")

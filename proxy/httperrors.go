@@ -42,6 +42,24 @@ func statusOf(err error) (int, string) {
 		return http.StatusUnsupportedMediaType, "unsupported_media_type"
 	case errors.Is(err, ErrHostNotAllowed):
 		return http.StatusMisdirectedRequest, "host_not_allowed"
+	case errors.Is(err, ErrBadCode):
+		return http.StatusNotFound, "bad_code"
+	case errors.Is(err, ErrCodeUsed):
+		return http.StatusConflict, "code_used"
+	case errors.Is(err, ErrLockedOut), errors.Is(err, ErrRateLimited):
+		return http.StatusTooManyRequests, "rate_limited"
+	case errors.Is(err, ErrAlreadyAccepted):
+		return http.StatusConflict, "already_accepted"
+	case errors.Is(err, ErrConflict):
+		return http.StatusConflict, "conflict"
+	case errors.Is(err, ErrSiteRefused):
+		return http.StatusForbidden, "site_refused"
+	case errors.Is(err, ErrNoConsentPending):
+		return http.StatusNotFound, "not_waiting"
+	case errors.Is(err, ErrUnknownConsent):
+		return http.StatusBadRequest, "bad_request"
+	case errors.Is(err, ErrNoHelp):
+		return http.StatusNotFound, "help_disabled"
 	case errors.Is(err, ErrUnavailable):
 		return http.StatusServiceUnavailable, "unavailable"
 	}

@@ -11,6 +11,8 @@ type participantInfo struct {
 	Color     string        `json:"color"`
 	Connected bool          `json:"connected"`
 	Priority  int           `json:"priority"`
+	// Waiting: asking the host's consent to see the page.
+	Waiting bool `json:"waiting,omitempty"`
 }
 
 type welcomeMsg struct {
@@ -20,6 +22,16 @@ type welcomeMsg struct {
 	Rules       RoleRules       `json:"rules"`
 	Session     sessionRef      `json:"session"`
 	Links       map[Role]string `json:"links,omitempty"`
+	// The host's join code, for agents to type into the agent console.
+	JoinCode          string     `json:"joinCode,omitempty"`
+	JoinCodeExpiresAt *time.Time `json:"joinCodeExpiresAt,omitempty"`
+}
+
+// waitingMsg tells a participant that the host is being asked to let it in.
+type waitingMsg struct {
+	Type        string          `json:"type"`
+	Participant participantInfo `json:"participant"`
+	Message     string          `json:"message"`
 }
 
 type sessionRef struct {

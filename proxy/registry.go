@@ -32,6 +32,9 @@ type RegistryParams struct {
 	CheckURL func(ctx context.Context, rawURL string) error
 	// Now is the sessions' clock; nil is time.Now. Tests move it.
 	Now func() time.Time
+	// OnEnd, if set, is told of every session that ends (the help queue forgets its
+	// requests).
+	OnEnd func(id string)
 }
 
 // Registry holds the live sessions of this server.
@@ -45,6 +48,7 @@ type Registry struct {
 	creating int // slots reserved by creations in flight, so the cap holds under races
 
 	egressNotices noticeLimiter // egress refusals already told, per session and host
+	codes         *joinCodes
 }
 
 // NewRegistry returns a registry whose sessions live at most as long as ctx.
@@ -55,24 +59,44 @@ func NewRegistry(ctx context.Context, p RegistryParams) *Registry {
 	if p.CallTimeout <= 0 {
 		p.CallTimeout = 10 * time.Second
 	}
-	return &Registry{ctx: ctx, p: p, log: p.Logger, sessions: map[string]*Session{}}
+	now := p.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Registry{ctx: ctx, p: p, log: p.Logger, sessions: map[string]*Session{}, codes: newJoinCodes(now)}
 }
 
 // Created is what a new session's creator learns: the secrets are in the links.
 type Created struct {
-	ID        string          `json:"id"`
-	URL       string          `json:"url"`
-	CreatedAt time.Time       `json:"createdAt"`
-	Rules     Rules           `json:"rules"`
-	Links     map[Role]string `json:"links"`
+	ID                string          `json:"id"`
+	URL               string          `json:"url"`
+	CreatedAt         time.Time       `json:"createdAt"`
+	Rules             Rules           `json:"rules"`
+	Links             map[Role]string `json:"links"`
+	JoinCode          string          `json:"joinCode"`
+	JoinCodeExpiresAt time.Time       `json:"joinCodeExpiresAt"`
+	Site              string          `json:"site,omitempty"`
 }
 
-// Create opens a tab at startURL and starts a session around it. base is the absolute
-// URL prefix of the viewer links (scheme://host).
-// handoff, when not nil, is a visitor's state set in the tab's browser context before the
-// first page (and again if the tab is reopened after a crash); it is kept in memory only,
-// for the life of the session.
-func (r *Registry) Create(ctx context.Context, startURL string, rules Rules, base string, handoff *renderer.Handoff) (Created, error) {
+// SessionRequest is what a session starts from.
+type SessionRequest struct {
+	URL   string
+	Rules Rules
+	Base  string // the absolute URL prefix of the viewer links (scheme://host)
+	// Handoff, when not nil, is a visitor's state set in the tab's browser context before
+	// the first page (and again if the tab is reopened after a crash); it is kept in
+	// memory only, for the life of the session.
+	Handoff *renderer.Handoff
+	// Site is the provider site the session starts from, "" for none.
+	Site string
+	// ViewConsentOnHelp: the site counts asking for help as consent to be seen by the
+	// agent who accepts.
+	ViewConsentOnHelp bool
+}
+
+// Create opens a tab at the start URL and starts a session around it.
+func (r *Registry) Create(ctx context.Context, ns SessionRequest) (Created, error) {
+	startURL, rules, base, handoff := ns.URL, ns.Rules, ns.Base, ns.Handoff
 	u, err := ValidateURL(startURL)
 	if err != nil {
 		return Created{}, err
@@ -112,7 +136,7 @@ func (r *Registry) Create(ctx context.Context, startURL string, rules Rules, bas
 		}
 		if handoff != nil {
 			h := *handoff
-			h.Origin = originOf(u)
+			h.Origin, h.StartURL, h.Masked = originOf(u), u, masks
 			if err := tab.Handoff(ctx, h); err != nil {
 				_ = tab.Close()
 				return nil, err
@@ -145,8 +169,11 @@ func (r *Registry) Create(ctx context.Context, startURL string, rules Rules, bas
 		tokens[role] = newSecret(32)
 		links[role] = base + "/s/" + id + "#token=" + tokens[role]
 	}
+	code, expires := r.codes.issue(id)
 	s := NewSession(r.ctx, SessionParams{
 		ID: id, Rules: rules, Tokens: tokens, Links: links, Tab: tab, StartURL: u,
+		LinkBase: base, Site: ns.Site, ViewConsentOnHelp: ns.ViewConsentOnHelp,
+		JoinCode:    func() (string, time.Time) { return r.codes.current(id) },
 		Reopen:      open,
 		JPEGQuality: r.p.JPEGQuality,
 		IdleTimeout: r.p.IdleTimeout, CallTimeout: r.p.CallTimeout, Logger: r.log,
@@ -155,9 +182,11 @@ func (r *Registry) Create(ctx context.Context, startURL string, rules Rules, bas
 	r.mu.Lock()
 	r.sessions[id] = s
 	r.mu.Unlock()
-	r.log.Info("session created", "session", id, "url", u)
-	r.p.Audit.Record("session_created", id, slog.String("url", u), slog.Any("rules", rules))
-	return Created{ID: id, URL: u, CreatedAt: s.createdAt, Rules: rules, Links: links}, nil
+	r.log.Info("session created", "session", id, "url", u, "site", ns.Site)
+	r.p.Audit.Record("session_created", id, slog.String("url", u), slog.String("site", ns.Site), slog.Any("rules", rules),
+		slog.Bool("handoff", handoff != nil))
+	return Created{ID: id, URL: u, CreatedAt: s.createdAt, Rules: rules, Links: links,
+		JoinCode: code, JoinCodeExpiresAt: expires, Site: ns.Site}, nil
 }
 
 func (r *Registry) reserve() error {
@@ -180,6 +209,38 @@ func (r *Registry) forget(id string) {
 	r.mu.Lock()
 	delete(r.sessions, id)
 	r.mu.Unlock()
+	r.codes.forget(id)
+	if r.p.OnEnd != nil {
+		r.p.OnEnd(id)
+	}
+}
+
+// Redeem lets agent (its account's name and display name), coming from source (an IP
+// address), join the session whose join code this is: it answers the session and a link
+// of the agent's own. Wrong codes count against the source and the agent; too many lock
+// both out for a while.
+func (r *Registry) Redeem(code, agentName, displayName, source string) (*Session, string, error) {
+	id, err := r.codes.redeem(code, agentName, source)
+	if err != nil {
+		return nil, "", err
+	}
+	s, err := r.Get(id)
+	if err != nil {
+		return nil, "", ErrBadCode
+	}
+	link := s.Seat(Credential{Role: RoleAgent, Name: displayName})
+	r.p.Audit.Record("join_code_redeemed", id, slog.String("agent", agentName))
+	return s, link, nil
+}
+
+// NewJoinCode replaces session id's join code (the old one stops working).
+func (r *Registry) NewJoinCode(id string) (string, time.Time, error) {
+	if _, err := r.Get(id); err != nil {
+		return "", time.Time{}, err
+	}
+	code, exp := r.codes.issue(id)
+	r.p.Audit.Record("join_code_issued", id)
+	return code, exp, nil
 }
 
 // Get returns the live session id.

@@ -39,6 +39,12 @@ type RoleRules struct {
 	// default) or "pixels" (the picture). Each participant can switch; a client that
 	// cannot show the page gets pictures whatever this says.
 	Mode string `json:"mode"`
+	// AskToView: a participant of this role sees nothing (not even the page's address)
+	// until the host allows it; the host's answer is audited.
+	AskToView bool `json:"askToView"`
+	// AskForControl: only the host can give this role control, and only when asked;
+	// it cannot take control or be handed it by another participant.
+	AskForControl bool `json:"askForControl"`
 }
 
 // DefaultMaskSelectors are masked for every role that may not see masked content, with no
@@ -112,10 +118,13 @@ const MaxPriority = 1000
 
 // DefaultRules are the rules of a session created without any: everyone sees and points,
 // everyone may be given control, guests may not navigate, and host > agent > guest.
+// Support agents need the host's consent to see the page and to get control; guests
+// came by a link the host shared, which is their consent.
 func DefaultRules() Rules {
 	return Rules{
-		Host:  RoleRules{View: true, Point: true, Control: true, Navigate: true, Priority: 100, SeeMasked: true, Mode: ModeDOM},
-		Agent: RoleRules{View: true, Point: true, Control: true, Navigate: true, Priority: 50, Mode: ModeDOM},
+		Host: RoleRules{View: true, Point: true, Control: true, Navigate: true, Priority: 100, SeeMasked: true, Mode: ModeDOM},
+		Agent: RoleRules{View: true, Point: true, Control: true, Navigate: true, Priority: 50, Mode: ModeDOM,
+			AskToView: true, AskForControl: true},
 		Guest: RoleRules{View: true, Point: true, Control: true, Navigate: false, Priority: 10, Mode: ModeDOM},
 	}
 }
@@ -143,6 +152,9 @@ type roleRulesPatch struct {
 	Masks     []string `json:"masks"`
 	HidePages []string `json:"hidePages"`
 	Mode      *string  `json:"mode"`
+	// Consent fields; the host's own are refused (the host is who is asked).
+	AskToView     *bool `json:"askToView"`
+	AskForControl *bool `json:"askForControl"`
 }
 
 // RulesPatch is the "rules" object of a create request: per role, only the fields given.
@@ -164,7 +176,12 @@ const (
 // ParseRules decodes a create request's rules over the defaults. Unknown roles or fields
 // are an error, so that a typo never silently leaves a default in place.
 func ParseRules(raw json.RawMessage) (Rules, error) {
-	rules := DefaultRules()
+	return ParseRulesOver(DefaultRules(), raw)
+}
+
+// ParseRulesOver decodes rules over base (a site's rules, say) instead of the defaults.
+func ParseRulesOver(base Rules, raw json.RawMessage) (Rules, error) {
+	rules := base
 	if len(raw) == 0 || string(raw) == "null" {
 		return rules, nil
 	}
@@ -179,6 +196,9 @@ func ParseRules(raw json.RawMessage) (Rules, error) {
 	}{{RoleHost, p.Host, &rules.Host}, {RoleAgent, p.Agent, &rules.Agent}, {RoleGuest, p.Guest, &rules.Guest}} {
 		if item.patch == nil {
 			continue
+		}
+		if item.role == RoleHost && (item.patch.AskToView != nil || item.patch.AskForControl != nil) {
+			return Rules{}, fmt.Errorf("%w: rules.host cannot ask for consent: the host is who is asked", ErrBadRequest)
 		}
 		apply(item.dst, item.patch)
 		if item.dst.Priority < 0 || item.dst.Priority > MaxPriority {
@@ -235,6 +255,12 @@ func apply(dst *RoleRules, p *roleRulesPatch) {
 	}
 	if p.Mode != nil {
 		dst.Mode = *p.Mode
+	}
+	if p.AskToView != nil {
+		dst.AskToView = *p.AskToView
+	}
+	if p.AskForControl != nil {
+		dst.AskForControl = *p.AskForControl
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode"
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/tandem-cobrowse/tandem/dom"
+	"github.com/tandem-cobrowse/tandem/help"
 	"github.com/tandem-cobrowse/tandem/metrics"
 	"github.com/tandem-cobrowse/tandem/renderer"
 	"github.com/tandem-cobrowse/tandem/stream"
@@ -52,8 +54,16 @@ type SessionParams struct {
 	Rules    Rules
 	Tokens   map[Role]string // one token per role
 	Links    map[Role]string // viewer link per role
-	Tab      Tab
-	StartURL string
+	LinkBase string          // scheme://host of viewer links
+	// JoinCode is the session's current join code and its expiry ("" when none).
+	JoinCode func() (string, time.Time)
+	// Site is the provider site the session was started from ("" for none).
+	Site string
+	// ViewConsentOnHelp: the site counts the visitor's asking for help as consent to be
+	// seen by the agent who accepts the request.
+	ViewConsentOnHelp bool
+	Tab               Tab
+	StartURL          string
 	// Reopen opens a fresh tab in the session's own browser context when the tab is lost
 	// (crash, hang, or Chromium restarting); the session then loads its last URL there.
 	Reopen        func(ctx context.Context) (Tab, error)
@@ -83,6 +93,9 @@ type Session struct {
 	audit     *Audit
 	assets    *dom.AssetRegistry // the session's asset paths for Page mode
 	assetCap  string             // the unguessable part of those paths
+
+	seatsMu sync.Mutex
+	seats   map[string]Credential // by seatKey of their token
 
 	// liveTab is the tab input goes to; nil while it is being recovered. The session's
 	// goroutine sets it, the inject loop reads it.
@@ -152,6 +165,13 @@ type participant struct {
 	mode        string                // ModeDOM or ModePixels
 	domGen      uint64                // the DOM snapshot generation its copy has; 0: none
 	pointer     *pointerMsg           // newest pointer not yet relayed
+	// waiting: the host has not yet let this participant see the page. Its connection
+	// is parked in waitConn (conn stays nil, so nothing of the page reaches it) with the
+	// hello it joined with.
+	waiting   bool
+	waitConn  Conn
+	waitHello stream.ClientMessage
+	waitSince time.Time
 }
 
 var palette = []string{"#e5484d", "#0b7ad1", "#30a46c", "#f76b15", "#8e4ec6", "#d6409f", "#12a594", "#ad7f58"}
@@ -192,6 +212,7 @@ func NewSession(ctx context.Context, p SessionParams) *Session {
 		ctx:       ctx,
 		cancel:    cancel,
 		done:      make(chan struct{}),
+		seats:     map[string]Credential{},
 		st: state{
 			participants: map[ParticipantID]*participant{},
 			audiences:    map[audienceID]*audience{},
@@ -213,18 +234,6 @@ func (s *Session) ID() string { return s.id }
 
 // Done is closed when the session has ended.
 func (s *Session) Done() <-chan struct{} { return s.done }
-
-// Authenticate returns the role whose token this is. Tokens never change, so no lock.
-func (s *Session) Authenticate(token string) (Role, bool) {
-	found := Role("")
-	for _, r := range Roles {
-		// Compare against every role so the time taken does not tell which one matched.
-		if secretEqual(token, s.tokens[r]) {
-			found = r
-		}
-	}
-	return found, found != ""
-}
 
 // exec runs fn on the session's goroutine.
 func (s *Session) exec(fn func()) error {
@@ -335,38 +344,58 @@ func (s *Session) finish(reason string) {
 }
 
 // Join adds a participant (or resumes one) on conn after its hello was authenticated as
-// role. It returns the participant's id for Handle and Leave.
-func (s *Session) Join(conn Conn, role Role, hello stream.ClientMessage) (ParticipantID, error) {
+// cred. It returns the participant's id for Handle and Leave. A participant whose role
+// needs the host's consent to view waits, seeing nothing of the page, until the host
+// answers (see consent.go).
+func (s *Session) Join(conn Conn, cred Credential, hello stream.ClientMessage) (ParticipantID, error) {
 	var id ParticipantID
-	err := s.call(func() { id = s.join(conn, role, hello) })
+	err := s.call(func() { id = s.join(conn, cred, hello) })
 	return id, err
 }
 
-func (s *Session) join(conn Conn, role Role, hello stream.ClientMessage) ParticipantID {
+func (s *Session) join(conn Conn, cred Credential, hello stream.ClientMessage) ParticipantID {
+	role := cred.Role
 	p := s.resumable(role, hello.Resume)
 	resumed := p != nil
-	if p != nil {
-		if p.conn != nil {
-			p.conn.Close(CloseReplaced, "replaced", "You joined this session from another window.")
-		} else {
-			s.metrics.Participants.WithLabelValues(string(role)).Inc()
-		}
-	} else {
-		s.metrics.Participants.WithLabelValues(string(role)).Inc()
+	if p == nil {
 		s.st.joined++
 		s.st.roleCount[role]++
+		name := hello.Name
+		if cred.Name != "" {
+			name = cred.Name // an account's name, not the participant's choice
+		}
 		p = &participant{
 			id:          ParticipantID("p" + itoa(s.st.joined)),
-			name:        displayName(hello.Name, role, s.st.roleCount[role]),
+			name:        displayName(name, role, s.st.roleCount[role]),
 			role:        role,
 			color:       palette[(s.st.joined-1)%len(palette)],
 			resumeToken: newSecret(24),
 			limiter:     rate.NewLimiter(inputRate, inputBurst),
 			told:        map[Refusal]time.Time{},
 			mode:        s.rules.For(role).Mode,
+			waiting:     s.rules.For(role).AskToView && cred.Consent == "",
 		}
 		s.st.participants[p.id] = p
 		s.st.order = append(s.st.order, p.id)
+		if s.rules.For(role).AskToView && cred.Consent != "" {
+			s.consentImplied(p, cred.Consent)
+		}
+	}
+	if p.waiting {
+		s.park(p, conn, hello)
+		return p.id
+	}
+	s.enter(p, conn, hello, resumed)
+	return p.id
+}
+
+// enter connects p on conn and gives it the session: welcome, state, the page.
+func (s *Session) enter(p *participant, conn Conn, hello stream.ClientMessage, resumed bool) {
+	role := p.role
+	if p.conn != nil {
+		p.conn.Close(CloseReplaced, "replaced", "You joined this session from another window.")
+	} else {
+		s.metrics.Participants.WithLabelValues(string(role)).Inc()
 	}
 	p.conn = conn
 	p.gen++
@@ -398,6 +427,9 @@ func (s *Session) join(conn Conn, role Role, hello stream.ClientMessage) Partici
 	}
 	if role == RoleHost {
 		w.Links = map[Role]string{RoleAgent: s.links[RoleAgent], RoleGuest: s.links[RoleGuest]}
+		if code, exp := s.JoinCode(); code != "" {
+			w.JoinCode, w.JoinCodeExpiresAt = code, &exp
+		}
 	}
 	_ = conn.Send(w)
 
@@ -420,7 +452,6 @@ func (s *Session) join(conn Conn, role Role, hello stream.ClientMessage) Partici
 		s.serveCopy(p)
 	}
 	s.tellRefusals(p)
-	return p.id
 }
 
 // resumable finds the participant a reconnect takes over: the one whose resume token it
@@ -449,6 +480,10 @@ func (s *Session) resumable(role Role, resume string) *participant {
 func (s *Session) Leave(id ParticipantID, conn Conn) {
 	_ = s.exec(func() {
 		p := s.st.participants[id]
+		if p != nil && p.waiting && p.waitConn == conn {
+			s.withdraw(p) // gone before the host answered
+			return
+		}
 		if p == nil || p.conn != conn {
 			return // replaced by a newer connection
 		}
@@ -674,7 +709,7 @@ func (s *Session) stateMsg() stateMsg {
 
 func (s *Session) info(p *participant) participantInfo {
 	return participantInfo{ID: p.id, Name: p.name, Role: p.role, Color: p.color, Connected: p.conn != nil,
-		Priority: s.rules.For(p.role).Priority}
+		Priority: s.rules.For(p.role).Priority, Waiting: p.waiting}
 }
 
 // Info is the session as the REST API shows it.
@@ -688,6 +723,12 @@ type Info struct {
 	Requests     []Request         `json:"requests"`
 	Rules        Rules             `json:"rules"`
 	InputRefused map[Refusal]int   `json:"inputRefused"`
+	// Waiting are the questions put to the host that it has not answered.
+	Waiting           []Waiting     `json:"waiting"`
+	JoinCode          string        `json:"joinCode,omitempty"`
+	JoinCodeExpiresAt *time.Time    `json:"joinCodeExpiresAt,omitempty"`
+	Site              string        `json:"site,omitempty"`
+	Help              *help.Request `json:"help,omitempty"`
 }
 
 // Info returns a snapshot of the session.
@@ -696,7 +737,11 @@ func (s *Session) Info() (Info, error) {
 	err := s.call(func() {
 		st := s.stateMsg()
 		info = Info{ID: s.id, URL: st.URL, Title: st.Title, CreatedAt: s.createdAt, Controller: st.Controller,
-			Participants: st.Participants, Requests: st.Requests, Rules: s.rules, InputRefused: map[Refusal]int{}}
+			Participants: st.Participants, Requests: st.Requests, Rules: s.rules, InputRefused: map[Refusal]int{},
+			Waiting: s.waitingList(), Site: s.params.Site}
+		if code, exp := s.JoinCode(); code != "" {
+			info.JoinCode, info.JoinCodeExpiresAt = code, &exp
+		}
 		for k, v := range s.st.refused {
 			info.InputRefused[k] = v
 		}

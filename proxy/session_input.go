@@ -23,6 +23,10 @@ func (s *Session) handle(p *participant, m stream.ClientMessage) {
 		}
 	case "control":
 		s.control(p, m)
+	case "consent":
+		s.consentMessage(p, m)
+	case "stop_sharing":
+		s.stopSharing(p)
 	case "mode":
 		s.setMode(p, m.Mode)
 	case "navigate", "history":

@@ -32,7 +32,27 @@ type Handoff struct {
 	Origin  string            `json:"-"` // the start page's, set by the server
 	// Storage is localStorage and sessionStorage per origin ("https://shop.example").
 	Storage map[string]OriginStorage `json:"storage"`
+	// Fields are values the visitor had typed into the start page's form fields; they
+	// are filled in once that page has loaded, except into masked fields.
+	Fields []FieldValue `json:"fields"`
+	// StartURL and Masked are set by the server: the page Fields belong to, and the
+	// selectors of fields never filled in (passwords, card numbers, the session's masks).
+	StartURL string   `json:"-"`
+	Masked   []string `json:"-"`
 }
+
+// FieldValue is what a visitor typed into one form field.
+type FieldValue struct {
+	Selector string `json:"selector"`
+	Value    string `json:"value"`
+}
+
+// Bounds of handed-over field values.
+const (
+	maxFields        = 200
+	maxSelectorBytes = 500
+	maxValueBytes    = 10_000
+)
 
 // Cookie is one handed-over cookie, as Set-Cookie would describe it.
 type Cookie struct {
@@ -67,14 +87,36 @@ const (
 // scripts, in a world of its own (storage is the origin's, whichever world writes it),
 // and tells the renderer, which removes the script once every origin is seeded: a later
 // page of the origin keeps what the page itself stored.
+//
+// It also fills in the start page's form fields with what the visitor had typed, once the
+// page's DOM is there, skipping every masked field whatever the selector says.
 const handoffJS = `(() => {
-	const data = DATA, s = data[location.origin];
-	if (!s || window !== window.top) return;
-	try {
-		for (const [k, v] of Object.entries(s.local || {})) localStorage.setItem(k, v);
-		for (const [k, v] of Object.entries(s.session || {})) sessionStorage.setItem(k, v);
-	} catch (e) {}
-	globalThis.tandemHandoff(location.origin);
+	const data = DATA, s = data.storage[location.origin];
+	if (window !== window.top) return;
+	if (s) {
+		try {
+			for (const [k, v] of Object.entries(s.local || {})) localStorage.setItem(k, v);
+			for (const [k, v] of Object.entries(s.session || {})) sessionStorage.setItem(k, v);
+		} catch (e) {}
+		globalThis.tandemHandoff(location.origin);
+	}
+	if (!data.fields.length || location.href.split('#')[0] !== data.url.split('#')[0]) return;
+	const masked = ['input[type=password]', 'input[type=hidden]', 'input[type=file]', '[autocomplete^="cc-"]', ...data.masked];
+	const fill = () => {
+		for (const f of data.fields) {
+			try {
+				const el = document.querySelector(f.selector);
+				if (!el || !('value' in el) || masked.some((m) => el.matches(m) || el.closest(m))) continue;
+				if (el.type === 'checkbox' || el.type === 'radio') continue;
+				el.value = f.value;
+				el.dispatchEvent(new Event('input', { bubbles: true }));
+				el.dispatchEvent(new Event('change', { bubbles: true }));
+			} catch (e) {}
+		}
+		globalThis.tandemHandoff('fields');
+	};
+	if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', fill, { once: true });
+	else fill();
 })()`
 
 // validate checks the handoff and returns the cookies as DevTools takes them.
@@ -120,6 +162,17 @@ func (h Handoff) validate() ([]*network.CookieParam, error) {
 		if originOf(o) != o {
 			return nil, fmt.Errorf("%w: storage key %q is not an origin like https://shop.example", ErrBadHandoff, o)
 		}
+	}
+	if len(h.Fields) > maxFields {
+		return nil, fmt.Errorf("%w: at most %d fields", ErrBadHandoff, maxFields)
+	}
+	for _, f := range h.Fields {
+		if f.Selector == "" || len(f.Selector) > maxSelectorBytes || len(f.Value) > maxValueBytes {
+			return nil, fmt.Errorf("%w: a field needs a selector of at most %d bytes and a value of at most %d", ErrBadHandoff, maxSelectorBytes, maxValueBytes)
+		}
+	}
+	if len(h.Fields) > 0 && originOf(h.StartURL) == "" {
+		return nil, fmt.Errorf("%w: fields need the start page", ErrBadHandoff)
 	}
 	return out, nil
 }
@@ -171,8 +224,16 @@ func (t *Tab) Handoff(ctx context.Context, h Handoff) error {
 			return err
 		}
 	}
-	if len(h.Storage) > 0 {
-		data, err := json.Marshal(h.Storage)
+	if len(h.Storage) > 0 || len(h.Fields) > 0 {
+		fields, stores := h.Fields, h.Storage
+		if fields == nil {
+			fields = []FieldValue{}
+		}
+		if stores == nil {
+			stores = map[string]OriginStorage{}
+		}
+		data, err := json.Marshal(map[string]any{"storage": stores, "fields": fields, "url": h.StartURL,
+			"masked": append([]string{}, h.Masked...)})
 		if err != nil {
 			return fmt.Errorf("%w: storage: %v", ErrBadHandoff, err)
 		}
@@ -187,6 +248,9 @@ func (t *Tab) Handoff(ctx context.Context, h Handoff) error {
 		}
 		t.seedMu.Lock()
 		t.seedScript, t.seedLeft = res.Identifier, len(h.Storage)
+		if len(fields) > 0 {
+			t.seedLeft++ // "fields", told once they are filled in
+		}
 		t.seedDone = map[string]bool{}
 		t.seedMu.Unlock()
 	}

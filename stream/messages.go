@@ -56,6 +56,10 @@ type ClientMessage struct {
 	ID          string `json:"id,omitempty"`
 	Accept      bool   `json:"accept,omitempty"`
 	PromptText  string `json:"promptText,omitempty"`
+
+	// consent (the host's answer): kind "view" or "control", about participant
+	Kind  string `json:"kind,omitempty"`
+	Allow *bool  `json:"allow,omitempty"`
 }
 
 // Viewport is a viewer's drawing area: CSS size, device pixel ratio, phone with touch.

@@ -16,7 +16,7 @@ export function avatar(p, size = '') {
 }
 
 // render fills the panel from the app's view: {me, state, canDecide, isHost, onGrant,
-// onDeny, onRevoke}.
+// onDeny, onRevoke, onConsent}.
 export function renderPanel(v) {
   const st = v.state || {};
   const people = st.participants || [];
@@ -39,8 +39,13 @@ export function renderPanel(v) {
             h('span', { class: `role role-${p.role}`, text: ROLE_LABEL[p.role] || p.role }),
             inControl
               ? h('span', { class: 'control-mark' }, h('span', { html: icons.hand }), h('span', { text: 'In control' }))
-              : h('span', { class: `presence ${p.connected ? 'on' : 'off'}`, text: p.connected ? 'Connected' : 'Reconnecting…' }))),
-        inControl && v.isHost && !isMe ? h('button', { class: 'btn btn-sm btn-ghost', type: 'button', onclick: () => v.onRevoke(), text: 'Revoke' }) : null);
+              : p.waiting
+                ? h('span', { class: 'presence waiting', text: 'Waiting for the host to allow' })
+                : h('span', { class: `presence ${p.connected ? 'on' : 'off'}`, text: p.connected ? 'Connected' : 'Reconnecting…' }))),
+        inControl && v.isHost && !isMe ? h('button', { class: 'btn btn-sm btn-ghost', type: 'button', onclick: () => v.onRevoke(), text: 'Revoke' }) : null,
+        p.waiting && v.isHost ? h('div', { class: 'request-actions' },
+          h('button', { class: 'btn btn-sm btn-secondary', type: 'button', onclick: () => v.onConsent(p.id, false), 'aria-label': `Do not let ${p.name} see the page`, text: "Don't allow" }),
+          h('button', { class: 'btn btn-sm btn-primary', type: 'button', onclick: () => v.onConsent(p.id, true), 'aria-label': `Let ${p.name} see the page`, text: 'Allow' })) : null);
       return row;
     }));
   if (!people.length) list.append(h('li', { class: 'empty muted small', text: 'People appear here once you have joined.' }));

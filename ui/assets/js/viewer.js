@@ -18,6 +18,7 @@ const app = {
   me: null, // {id, name, role, color}
   rules: {},
   links: null,
+  joinCode: null, // {code, expiresAt} for the host
   state: null,
   dialog: null,
   ended: false,
@@ -248,7 +249,7 @@ function renderBar() {
 }
 
 function setStatus(s) {
-  const label = { connecting: 'Connecting', live: 'Live', reconnecting: 'Reconnecting…', ended: 'Ended' }[s] || s;
+  const label = { connecting: 'Connecting', live: 'Live', reconnecting: 'Reconnecting…', ended: 'Ended', waiting: 'Waiting for the host' }[s] || s;
   els.status.className = `status status-${s}`;
   els.status.querySelector('.status-text').textContent = label;
   if (s === 'reconnecting' && screen.hasFrame) $('#placeholder-text').textContent = 'Reconnecting…';
@@ -282,11 +283,14 @@ function renderSide() {
     onGrant: (id) => send({ type: 'control', action: 'grant', participant: id }),
     onDeny: (id) => send({ type: 'control', action: 'deny', participant: id }),
     onRevoke: () => send({ type: 'control', action: 'revoke' }),
+    onConsent: (id, allow) => send({ type: 'consent', kind: 'view', participant: id, allow }),
   });
 }
 
 function renderLinks() {
   const links = app.links;
+  $('#stop-btn').hidden = !isHost() || app.ended;
+  renderJoinCode();
   $('#invite-section').hidden = !links;
   $('#host-foot').hidden = !isHost();
   if (!links) return;
@@ -309,6 +313,42 @@ for (const btn of document.querySelectorAll('.copy-btn')) {
     btn.copyTimer = setTimeout(() => { btn.textContent = 'Copy'; btn.classList.remove('is-copied'); }, 2000);
   });
 }
+
+// --- stopping ---
+
+// The host's one button that ends everyone's view at once, always in the top bar.
+$('#stop-btn').addEventListener('click', () => {
+  if (send({ type: 'stop_sharing' })) return;
+  $('#confirm-ok').click(); // the socket is down: end it over HTTP
+});
+
+// --- the join code ---
+
+function renderJoinCode() {
+  const jc = app.joinCode;
+  const box = $('#code-section');
+  box.hidden = !isHost() || app.ended;
+  if (box.hidden) return;
+  const expired = !jc || new Date(jc.expiresAt) <= new Date();
+  $('#join-code').textContent = expired ? '––– –––' : `${jc.code.slice(0, 3)} ${jc.code.slice(3)}`;
+  $('#join-code-note').textContent = expired
+    ? 'The code has expired. Make a new one when someone from support needs it.'
+    : `Read it to the support agent. It works until ${new Date(jc.expiresAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}.`;
+}
+setInterval(renderJoinCode, 15000);
+$('#join-code-new').addEventListener('click', async () => {
+  try {
+    const res = await fetch(`/api/v1/sessions/${encodeURIComponent(sessionId)}/join-code`, {
+      method: 'POST', headers: { Authorization: `Bearer ${token}` },
+    });
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) throw new Error(body.message || `HTTP ${res.status}`);
+    app.joinCode = { code: body.joinCode, expiresAt: body.joinCodeExpiresAt };
+    renderJoinCode();
+  } catch (err) {
+    toast({ level: 'error', title: 'Could not make a new code', message: err.message });
+  }
+});
 
 // --- ending the session ---
 
@@ -387,11 +427,18 @@ dlg.box.addEventListener('keydown', (e) => { if (e.key === 'Escape' && inControl
 
 function onMessage(m) {
   switch (m.type) {
+    case 'waiting':
+      // The host is asked whether we may see the page; nothing of it comes until then.
+      setStatus('waiting');
+      $('#placeholder').hidden = false;
+      $('#placeholder-text').textContent = m.message || 'Waiting for the host to let you see the page.';
+      break;
     case 'welcome':
       performance.mark('tandem:welcome');
       app.me = m.participant;
       app.rules = m.rules || {};
       app.links = m.links || null;
+      app.joinCode = m.joinCode ? { code: m.joinCode, expiresAt: m.joinCodeExpiresAt } : null;
       screen.resetSeq();
       if (m.resumeToken) sessionStorage.setItem(resumeKey, m.resumeToken);
       lastViewport = '';
@@ -484,6 +531,32 @@ function renderAll() {
   for (const t of document.querySelectorAll('.toast[data-key^="req-"]')) {
     if (!pending.has(t.dataset.key.slice(4))) t.remove();
   }
+  askConsent();
+}
+
+// askConsent puts every participant waiting to see the page to the host, once each, and
+// takes the question away when it is answered (here, in the embed's panel, or by leaving).
+const asked = new Set();
+function askConsent() {
+  const waiting = isHost() && !app.ended ? people().filter((p) => p.waiting) : [];
+  const ids = new Set(waiting.map((p) => p.id));
+  for (const t of document.querySelectorAll('.toast[data-key^="consent-"]')) {
+    if (!ids.has(t.dataset.key.slice(8))) t.remove();
+  }
+  for (const id of [...asked]) if (!ids.has(id)) asked.delete(id);
+  for (const p of waiting) {
+    if (asked.has(p.id)) continue;
+    asked.add(p.id);
+    const who = p.role === 'agent' ? `${p.name} from support` : p.name;
+    toast({
+      level: 'info', title: `${who} wants to see this page`, key: `consent-${p.id}`, sticky: true,
+      message: 'They see nothing until you allow it. Private fields stay hidden either way.',
+      actions: [
+        { label: "Don't allow", run: () => send({ type: 'consent', kind: 'view', participant: p.id, allow: false }) },
+        { label: 'Allow', primary: true, run: () => send({ type: 'consent', kind: 'view', participant: p.id, allow: true }) },
+      ],
+    });
+  }
 }
 
 const ENDED = {
@@ -491,6 +564,7 @@ const ENDED = {
   unauthorized: ['This link is not valid', 'The invitation link is wrong or has expired. Ask the host for a new one.'],
   not_found: ['Session not found', 'This session does not exist any more. Ask the host for a new link.'],
   replaced: ['Opened somewhere else', 'You joined this session from another tab or device, so this one was disconnected.'],
+  declined: ['The host did not let you in', 'The person you are helping chose not to share the page. You can ask them again.'],
 };
 
 function stop(code, message) {
@@ -507,6 +581,8 @@ function stop(code, message) {
   $('#join').hidden = true;
   document.body.classList.add('is-ended');
   $('#invite-section').hidden = true;
+  $('#code-section').hidden = true;
+  $('#stop-btn').hidden = true;
   $('#host-foot').hidden = true;
   $('#requests-section').hidden = true;
   $('#toasts').replaceChildren();
