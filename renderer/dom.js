@@ -304,8 +304,11 @@
 	}
 
 	// flush sends what changed since the last flush, as one patch.
+	let lastFlush = 0;
 	function flush() {
+		if (!flushing) return; // a frame or timer after the patch already went
 		flushing = false;
+		lastFlush = performance.now();
 		if (!wanted || broken || gen === 0) return;
 		if (framesMoved()) snapDue = true;
 		try {
@@ -418,6 +421,10 @@
 	function schedule() {
 		if (flushing || !wanted) return;
 		flushing = true;
+		// A change after a quiet spell goes out at once, in a microtask: before the page's
+		// next task, which may block it (an alert holds the page's thread as long as it is
+		// open). Busier changes ride on animation frames, one patch a frame.
+		if (performance.now() - lastFlush > 100) { queueMicrotask(flush); return; }
 		requestAnimationFrame(flush);
 		setTimeout(() => { if (flushing) flush(); }, 100); // rAF stalls when the tab is hidden
 	}
