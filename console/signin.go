@@ -1,0 +1,176 @@
+package console
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/tandem-cobrowse/tandem/internal/webguard"
+)
+
+// maxSignInBody is far more than a name and password need.
+const maxSignInBody = 4 << 10
+
+type meAnswer struct {
+	Name        string `json:"name"`
+	DisplayName string `json:"displayName"`
+	CSRFToken   string `json:"csrfToken,omitempty"`
+	// OIDC tells the page this session came from single sign-on.
+	OIDC bool `json:"oidc"`
+}
+
+type loginTokenAnswer struct {
+	Token string     `json:"token"`
+	SSO   *ssoAnswer `json:"sso,omitempty"` // present when single sign-on is on
+}
+
+type ssoAnswer struct {
+	Provider string `json:"provider"` // button text
+	LoginURL string `json:"loginURL"`
+}
+
+// signIn checks a name and password and starts a session. Besides the password it
+// guards against login CSRF, where another site signs the browser in to an account of
+// the attacker's choosing: the request must come from our own origin and carry the
+// double-submit token of the tandem_login cookie, which only our page can read
+// through GET /api/v1/agent/login-token.
+func (c *Console) signIn(ec echo.Context) error {
+	r := ec.Request()
+	if !c.sameOrigin(r) {
+		return fail(ec, http.StatusForbidden, "bad_origin", "Sign in from the Tandem agent console page.")
+	}
+	if ck, err := r.Cookie(loginCookie); err != nil || !sameToken(r.Header.Get(csrfHeader), ck.Value) {
+		return fail(ec, http.StatusForbidden, "csrf", "The sign-in form has expired; reload the page and try again.")
+	}
+	var body struct {
+		Name     string `json:"name"`
+		Password string `json:"password"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(ec.Response(), r.Body, maxSignInBody)).Decode(&body); err != nil {
+		return fail(ec, http.StatusBadRequest, "bad_request", "Send a JSON object with name and password.")
+	}
+
+	addr := addrKey(r.RemoteAddr)
+	if ok, wait := c.attempts.allow(addr, nameKey(body.Name), c.now()); !ok {
+		c.log.Warn("agent sign-in rate limited", "name", loggable(body.Name), "addr", addr)
+		ec.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		return fail(ec, http.StatusTooManyRequests, "rate_limited", "Too many sign-in attempts; wait a minute.")
+	}
+	a, err := c.verify(body.Name, body.Password)
+	if err != nil {
+		c.log.Info("agent sign-in refused", "name", loggable(body.Name), "addr", addr)
+		return fail(ec, http.StatusUnauthorized, "bad_credentials", "Wrong name or password.")
+	}
+
+	// Whatever this browser was signed in as before ends here.
+	if old, err := r.Cookie(sessionCookie); err == nil {
+		c.sessions.remove(old.Value)
+	}
+	sess := c.startSession(ec, a, false)
+	c.log.Info("agent signed in", "agent", a.Name, "addr", addr)
+	return answer(ec, http.StatusOK, meAnswer{Name: a.Name, DisplayName: a.DisplayName, CSRFToken: sess.csrf})
+}
+
+func (c *Console) verify(name, password string) (Agent, error) {
+	if name == "" || password == "" {
+		return Agent{}, errors.New("empty name or password")
+	}
+	a, err := c.accounts.Verify(name, password)
+	if err != nil {
+		return Agent{}, err
+	}
+	if a.DisplayName == "" {
+		a.DisplayName = a.Name
+	}
+	return a, nil
+}
+
+// signOut ends the cookie's session. It needs the CSRF token like any unsafe request:
+// otherwise any site could sign agents out.
+func (c *Console) signOut(ec echo.Context) error {
+	r := ec.Request()
+	id, sess, ok := c.session(r)
+	if !ok {
+		ec.SetCookie(c.cookie(sessionCookie, "", "/", -1))
+		return fail(ec, http.StatusUnauthorized, "not_signed_in", "You are not signed in.")
+	}
+	if !sameToken(r.Header.Get(csrfHeader), sess.csrf) {
+		return fail(ec, http.StatusForbidden, "csrf", "The request lacked the console's security token; reload the page and try again.")
+	}
+	c.sessions.remove(id)
+	ec.SetCookie(c.cookie(sessionCookie, "", "/", -1))
+	c.log.Info("agent signed out", "agent", sess.agent.Name)
+	noStore(ec)
+	return ec.NoContent(http.StatusNoContent)
+}
+
+// me tells the page who is signed in and gives it the session's CSRF token.
+func (c *Console) me(ec echo.Context) error {
+	r := ec.Request()
+	if tok, ok := bearer(r); !ok || !strings.HasPrefix(tok, agentTokenPrefix) {
+		if _, sess, ok := c.session(r); ok {
+			return answer(ec, http.StatusOK, meAnswer{
+				Name: sess.agent.Name, DisplayName: sess.agent.DisplayName,
+				CSRFToken: sess.csrf, OIDC: sess.viaOIDC,
+			})
+		}
+	}
+	a, err := c.Authenticate(r)
+	if err != nil {
+		return fail(ec, http.StatusUnauthorized, "not_signed_in", "You are not signed in.")
+	}
+	return answer(ec, http.StatusOK, meAnswer{Name: a.Name, DisplayName: a.DisplayName})
+}
+
+// loginToken hands the page the value of its tandem_login cookie, setting one if the
+// browser has none, and says whether single sign-on is on.
+func (c *Console) loginToken(ec echo.Context) error {
+	out := loginTokenAnswer{Token: c.ensureLoginCookie(ec)}
+	if c.sso != nil {
+		out.SSO = &ssoAnswer{Provider: c.sso.providerName, LoginURL: ssoLoginPath}
+	}
+	return answer(ec, http.StatusOK, out)
+}
+
+// ensureLoginCookie returns the browser's login token, minting one if needed. It
+// lasts as long as the browser session, so a page left open can still sign in.
+func (c *Console) ensureLoginCookie(ec echo.Context) string {
+	if ck, err := ec.Request().Cookie(loginCookie); err == nil && len(ck.Value) >= 43 {
+		return ck.Value
+	}
+	v := randomToken()
+	ec.SetCookie(c.cookie(loginCookie, v, "/", 0))
+	return v
+}
+
+// sameOrigin reports whether r carries an Origin header naming the server itself:
+// the scheme and Host of the request, https with that Host when the server is known to
+// be public over https (a TLS proxy may not say so), or the configured public URL.
+// Browsers send Origin on every POST, so its absence means no browser page made it.
+func (c *Console) sameOrigin(r *http.Request) bool {
+	h := r.Header.Get("Origin")
+	if h == "" {
+		return false
+	}
+	o := webguard.NormOrigin(h)
+	return o == webguard.NormOrigin(webguard.RequestScheme(r)+"://"+r.Host) ||
+		(c.secure && o == webguard.NormOrigin("https://"+r.Host)) ||
+		(c.origin != "" && o == c.origin)
+}
+
+var validName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,39}$`)
+
+// loggable is a tried name fit for the log. Anything that is not a valid agent name is
+// left out, since people do type their password into the name field.
+func loggable(name string) string {
+	if validName.MatchString(name) {
+		return name
+	}
+	return "(not a valid name)"
+}
