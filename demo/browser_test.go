@@ -40,7 +40,7 @@ func chromiumPath(t *testing.T) string {
 // shares one browser and opens a fresh tab per subtest.
 func TestInBrowser(t *testing.T) {
 	execPath := chromiumPath(t)
-	srv := httptest.NewServer(Handler(nil))
+	srv := httptest.NewServer(Handler(nil, Options{}))
 	defer srv.Close()
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],

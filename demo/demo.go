@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
+	"time"
 )
 
 // The probe square on /animated, in CSS pixels of the viewport (position: fixed): its
@@ -25,13 +27,26 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
+// Options connect the shop to a Tandem server, as a provider's site is: every page
+// carries Tandem's co-browse button, and POST /tandem/start is the provider backend that
+// starts a session with the visitor's state handed over. An empty TandemURL leaves the
+// shop on its own.
+type Options struct {
+	TandemURL string // "https://tandem.example", no trailing slash needed
+	SiteKey   string // the site's publishable key, for data-tandem-site
+	APIKey    string // the site's API key, for POST /api/v1/sessions
+}
+
 // Handler returns the whole site. Its state (carts, sign-ins, notes) lives in memory for
 // the life of the handler.
-func Handler(logger *slog.Logger) http.Handler {
+func Handler(logger *slog.Logger, opts Options) http.Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	opts.TandemURL = strings.TrimRight(opts.TandemURL, "/")
 	s := &site{
+		opts:    opts,
+		tandem:  &http.Client{Timeout: 30 * time.Second},
 		log:     logger,
 		pages:   mustParsePages(),
 		store:   newStore(maxSessions),
@@ -43,6 +58,8 @@ func Handler(logger *slog.Logger) http.Handler {
 
 // site is the demo shop: its templates, catalogue and in-memory sessions.
 type site struct {
+	opts    Options
+	tandem  *http.Client // to the Tandem server
 	log     *slog.Logger
 	pages   pages
 	store   *store
@@ -77,6 +94,9 @@ func (s *site) routes() http.Handler {
 	mux.HandleFunc("GET /download", s.download)
 	mux.HandleFunc("GET /download/report.csv", s.reportCSV)
 	mux.HandleFunc("GET /animated", s.animated)
+	if s.opts.TandemURL != "" {
+		mux.HandleFunc("POST /tandem/start", s.tandemStart)
+	}
 	// Unknown paths get the shop's 404 page; a known path with the wrong method still gets 405.
 	mux.HandleFunc("GET /", s.notFound)
 	return s.recoverer(securityHeaders(mux))

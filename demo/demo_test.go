@@ -16,7 +16,7 @@ import (
 // redirects, so tests see each answer.
 func newServer(t *testing.T) (*httptest.Server, *http.Client) {
 	t.Helper()
-	srv := httptest.NewServer(Handler(nil))
+	srv := httptest.NewServer(Handler(nil, Options{}))
 	t.Cleanup(srv.Close)
 	jar, err := cookiejar.New(nil)
 	if err != nil {

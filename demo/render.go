@@ -42,6 +42,7 @@ type view struct {
 	User      string
 	CartCount int
 	Data      any
+	Tandem    Options // the co-browse button, when TandemURL is set
 }
 
 // render writes the page name with status. It renders to a buffer first, so a template
@@ -64,7 +65,8 @@ func (s *site) renderFor(w http.ResponseWriter, r *http.Request, status int, nam
 		return
 	}
 	var buf bytes.Buffer
-	vw := view{Title: title, Nav: name, User: v.User, CartCount: v.CartCount(), Data: data}
+	vw := view{Title: title, Nav: name, User: v.User, CartCount: v.CartCount(), Data: data,
+		Tandem: Options{TandemURL: s.opts.TandemURL, SiteKey: s.opts.SiteKey}}
 	if err := t.ExecuteTemplate(&buf, "layout.html", vw); err != nil {
 		s.log.Error("render page", "name", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)

@@ -51,10 +51,9 @@ type APIParams struct {
 
 // API serves /api/v1 and /healthz.
 type API struct {
-	p       APIParams
-	log     *slog.Logger
-	limits  *limiters // publishable-key session creation, per site and per source
-	overdue chan struct{}
+	p      APIParams
+	log    *slog.Logger
+	limits *limiters // what browsers may do without a key, per site and per source
 }
 
 // NewAPI returns the API over p.

@@ -188,7 +188,12 @@ func (h *harness) createWith(url, rules string) created {
 	return c
 }
 
-func token(link string) string { return link[strings.Index(link, "#token=")+len("#token="):] }
+// token is the token in a viewer link's fragment ("#token=T" or "#token=T&name=N").
+func token(link string) string {
+	tok := link[strings.Index(link, "#token=")+len("#token="):]
+	tok, _, _ = strings.Cut(tok, "&")
+	return tok
+}
 
 // client is a participant speaking docs/protocol.md over a real WebSocket.
 type client struct {

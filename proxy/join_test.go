@@ -98,6 +98,15 @@ func TestJoinCodeAdmitsSignedInAgentsOnly(t *testing.T) {
 	if name := w["participant"].(map[string]any)["name"]; name != "Anna" {
 		t.Fatalf("agent's name %v", name)
 	}
+	// The same link in a second tab is the same person: it takes over, it does not add one.
+	again := h.join(s.ID, token(out["link"].(string)), "")
+	if w2 := again.waitFor("waiting", nil); w2["participant"].(map[string]any)["id"] != w["participant"].(map[string]any)["id"] {
+		t.Fatalf("a second tab of the same seat is another participant: %v", w2)
+	}
+	if bye := agent.waitFor("bye", nil); bye["code"] != "replaced" {
+		t.Fatalf("the first tab's bye: %v", bye)
+	}
+	agent = again
 
 	// Ten wrong codes lock this source out: the right code too, for everyone from here.
 	for i := range 10 {

@@ -3,6 +3,7 @@ package proxy
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"net/url"
 )
 
 // Credential is what a token admits: a role and, for a seat issued to a named person (an
@@ -16,6 +17,9 @@ type Credential struct {
 	// visitor asked for help on a site that counts that as consent). It is announced to
 	// the host and audited, never silent.
 	Consent string
+	// seat identifies a seat's person: a second connection with the same link takes
+	// over the first (another tab of the same agent) instead of adding a participant.
+	seat string
 }
 
 // Authenticate returns what token admits: a role's token (compared in constant time
@@ -41,10 +45,16 @@ func (s *Session) Authenticate(token string) (Credential, bool) {
 // code; the link admits cred and lives as long as the session.
 func (s *Session) Seat(cred Credential) string {
 	tok := newSecret(32)
+	cred.seat = seatKey(tok)
 	s.seatsMu.Lock()
-	s.seats[seatKey(tok)] = cred
+	s.seats[cred.seat] = cred
 	s.seatsMu.Unlock()
-	return s.params.LinkBase + "/s/" + s.id + "#token=" + tok
+	link := s.params.LinkBase + "/s/" + s.id + "#token=" + tok
+	if cred.Name != "" {
+		// The viewer need not ask the person's name: the server knows it.
+		link += "&name=" + url.QueryEscape(cred.Name)
+	}
+	return link
 }
 
 func seatKey(token string) string {

@@ -172,6 +172,7 @@ type participant struct {
 	waitConn  Conn
 	waitHello stream.ClientMessage
 	waitSince time.Time
+	seat      string // the seat it joined by, "" for a role's link
 }
 
 var palette = []string{"#e5484d", "#0b7ad1", "#30a46c", "#f76b15", "#8e4ec6", "#d6409f", "#12a594", "#ad7f58"}
@@ -356,6 +357,9 @@ func (s *Session) Join(conn Conn, cred Credential, hello stream.ClientMessage) (
 func (s *Session) join(conn Conn, cred Credential, hello stream.ClientMessage) ParticipantID {
 	role := cred.Role
 	p := s.resumable(role, hello.Resume)
+	if p == nil && cred.seat != "" {
+		p = s.bySeat(cred.seat)
+	}
 	resumed := p != nil
 	if p == nil {
 		s.st.joined++
@@ -374,6 +378,7 @@ func (s *Session) join(conn Conn, cred Credential, hello stream.ClientMessage) P
 			told:        map[Refusal]time.Time{},
 			mode:        s.rules.For(role).Mode,
 			waiting:     s.rules.For(role).AskToView && cred.Consent == "",
+			seat:        cred.seat,
 		}
 		s.st.participants[p.id] = p
 		s.st.order = append(s.st.order, p.id)
@@ -471,6 +476,16 @@ func (s *Session) resumable(role Role, resume string) *participant {
 			if p := s.st.participants[id]; p.role == RoleHost {
 				return p
 			}
+		}
+	}
+	return nil
+}
+
+// bySeat is the participant who joined by seat.
+func (s *Session) bySeat(seat string) *participant {
+	for _, id := range s.st.order {
+		if p := s.st.participants[id]; p.seat == seat {
+			return p
 		}
 	}
 	return nil

@@ -25,12 +25,17 @@ type maskWorldState struct {
 	cid runtime.ExecutionContextID
 }
 
+// cobrowseMarkJS marks the page's world as a co-browse session's tab. Tandem's own embed
+// script, which a provider's pages load in the tab too, stays hidden there: the page is
+// already shared.
+const cobrowseMarkJS = ";Object.defineProperty(window, '__tandemCobrowse', {value: true});"
+
 // installMasks puts the shadow root hook in the page's world and the tracker in its own
 // world, in this document and every later one, in every frame. The tracker measures
 // nothing until SetMaskSelectors gives it selectors.
 func (t *Tab) installMasks(ctx context.Context) error {
 	if _, err := cdp.Call(ctx, t.target, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
-		Source: shadowJS, RunImmediately: new(true),
+		Source: shadowJS + cobrowseMarkJS, RunImmediately: new(true),
 	}); err != nil {
 		return t.wrapErr(page.AddScriptToEvaluateOnNewDocument.Method, err)
 	}

@@ -40,13 +40,14 @@ type file struct {
 }
 
 type handler struct {
-	start, viewer, page *file
-	assets              map[string]*file // by path below /assets/
+	start, viewer, page, embed *file
+	assets                     map[string]*file // by path below /assets/
 }
 
 // Handler serves "/" (start page), "/s/{id}" (viewer; the page reads the id from its own
 // path), "/page-frame" (the empty, sandboxed document Page mode builds its copy in),
-// "/assets/..." (embedded JS, CSS and SVG) and 404 for everything else.
+// "/embed.js" (the co-browse button providers put on their own pages), "/assets/..."
+// (embedded JS, CSS and SVG) and 404 for everything else.
 func Handler() http.Handler {
 	h := &handler{assets: map[string]*file{}}
 	err := fs.WalkDir(embedded, "assets", func(p string, d fs.DirEntry, err error) error {
@@ -56,6 +57,9 @@ func Handler() http.Handler {
 		body, err := embedded.ReadFile(p)
 		if err != nil {
 			return err
+		}
+		if p == "assets/embed.js" {
+			body = stripCommentLines(body)
 		}
 		sum := sha256.Sum256(body)
 		f := &file{
@@ -71,16 +75,31 @@ func Handler() http.Handler {
 			h.viewer = f
 		case "assets/page-frame.html":
 			h.page = f
+		case "assets/embed.js":
+			h.embed = f
 		default:
 			h.assets[strings.TrimPrefix(p, "assets/")] = f
 		}
 		return nil
 	})
-	if err != nil || h.start == nil || h.viewer == nil {
+	if err != nil || h.start == nil || h.viewer == nil || h.embed == nil {
 		// The files are compiled in, so this is a broken build, not a runtime condition.
 		panic("ui: embedded assets are incomplete")
 	}
 	return h
+}
+
+// stripCommentLines drops the lines that hold only a // comment: every provider's
+// visitor downloads the embed script, and its comments are for us. Lines, not a
+// tokenizer: the script keeps no "//" at the start of a line inside a string.
+func stripCommentLines(b []byte) []byte {
+	var out []byte
+	for line := range bytes.Lines(b) {
+		if !bytes.HasPrefix(bytes.TrimLeft(line, " \t"), []byte("//")) {
+			out = append(out, line...)
+		}
+	}
+	return out
 }
 
 func contentType(p string) string {
@@ -120,9 +139,17 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	// Pages and assets revalidate on every load: the ETag keeps that cheap, and a new
-	// binary never mixes an old script with a new page.
-	hd.Set("Cache-Control", "no-cache")
+	if f == h.embed {
+		// Loaded by other sites' pages: any origin may fetch it, and browsers keep it a
+		// few minutes, so a new version reaches every page soon.
+		hd.Set("Cache-Control", "public, max-age=300")
+		hd.Set("Access-Control-Allow-Origin", "*")
+		hd.Set("Cross-Origin-Resource-Policy", "cross-origin")
+	} else {
+		// Pages and assets revalidate on every load: the ETag keeps that cheap, and a
+		// new binary never mixes an old script with a new page.
+		hd.Set("Cache-Control", "no-cache")
+	}
 	hd.Set("Content-Type", f.ctype)
 	hd.Set("ETag", f.etag)
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(f.body))
@@ -135,6 +162,8 @@ func (h *handler) route(p string) *file {
 		return h.start
 	case p == "/page-frame":
 		return h.page
+	case p == "/embed.js":
+		return h.embed
 	case strings.HasPrefix(p, "/s/"):
 		id := strings.TrimPrefix(p, "/s/")
 		if id == "" || strings.Contains(id, "/") {

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -112,9 +113,15 @@ func run(ctx context.Context, o options, out, progress io.Writer) (err error) {
 	say := func(format string, args ...any) { fmt.Fprintf(progress, "· "+format+"\n", args...) }
 
 	say("starting Tandem and Chromium")
+	dbDir, err := os.MkdirTemp("", "tandem-bench-")
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrServer, err)
+	}
+	defer os.RemoveAll(dbDir)
 	srvCtx, cancel := context.WithCancel(ctx)
 	srv, err := app.New(srvCtx, app.Config{
-		Addr: "127.0.0.1:0", DemoAddr: "127.0.0.1:0", Chromium: o.Chromium,
+		DBPath: filepath.Join(dbDir, "tandem.db"),
+		Addr:   "127.0.0.1:0", DemoAddr: "127.0.0.1:0", Chromium: o.Chromium,
 		NoSandbox: os.Geteuid() == 0, MaxSessions: maxSessions, IdleTimeout: time.Minute,
 		JPEGQuality: 80, DialogTimeout: 30 * time.Second, CallTimeout: 10 * time.Second,
 	}, logger)

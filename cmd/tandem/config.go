@@ -12,8 +12,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tandem-cobrowse/tandem/console"
 	"github.com/tandem-cobrowse/tandem/egress"
 	"github.com/tandem-cobrowse/tandem/internal/app"
+	"github.com/tandem-cobrowse/tandem/store"
 )
 
 // config is every option of the server. Each has a flag and an environment variable; the
@@ -35,6 +37,15 @@ type config struct {
 	AuditLog       string
 	LogLevel       string
 	LogFormat      string
+	DBPath         string
+	HelpPatience   time.Duration
+	OIDCIssuer     string
+	OIDCClientID   string
+	OIDCSecret     string
+	OIDCRedirect   string
+	OIDCEmails     string
+	OIDCDomains    string
+	OIDCName       string
 }
 
 // errHelp is returned for --help, which is not a failure.
@@ -98,6 +109,15 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	str(&c.AuditLog, "audit-log", "TANDEM_AUDIT_LOG", "-", "where the audit log goes, one JSON line per event: - for standard output, a file path to append to, or off")
 	str(&c.LogLevel, "log-level", "TANDEM_LOG_LEVEL", "info", "debug, info, warn or error")
 	str(&c.LogFormat, "log-format", "TANDEM_LOG_FORMAT", "text", "text or json")
+	duration(&c.HelpPatience, "help-patience", "TANDEM_HELP_PATIENCE", 2*time.Minute, "a help request waiting this long tells its visitor it is taking longer than usual")
+	str(&c.OIDCIssuer, "oidc-issuer", "TANDEM_OIDC_ISSUER", "", "OpenID Connect issuer URL for agents' single sign-on (empty: off)")
+	str(&c.OIDCClientID, "oidc-client-id", "TANDEM_OIDC_CLIENT_ID", "", "OpenID Connect client id")
+	str(&c.OIDCSecret, "oidc-client-secret", "TANDEM_OIDC_CLIENT_SECRET", "", "OpenID Connect client secret (prefer the environment variable)")
+	str(&c.OIDCRedirect, "oidc-redirect-url", "TANDEM_OIDC_REDIRECT_URL", "", "callback URL registered with the provider (default: PUBLIC_URL/agent/oidc/callback)")
+	str(&c.OIDCEmails, "oidc-allowed-emails", "TANDEM_OIDC_ALLOWED_EMAILS", "", "comma-separated e-mail addresses that may sign in as agents")
+	str(&c.OIDCDomains, "oidc-allowed-domains", "TANDEM_OIDC_ALLOWED_DOMAINS", "", "comma-separated e-mail domains whose verified addresses may sign in as agents")
+	str(&c.OIDCName, "oidc-name", "TANDEM_OIDC_NAME", "", "the sign-in button's provider name, e.g. Okta")
+	str(&c.DBPath, "db", "TANDEM_DB", store.DefaultPath(), "the store file of sites and agent accounts (see tandem sites --help, tandem agents --help)")
 
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -133,6 +153,23 @@ func (c config) validate() error {
 	}
 	if _, err := egress.ParseAllowList(c.AllowHosts); err != nil {
 		return fmt.Errorf("--allow-hosts: %w", err)
+	}
+	if c.HelpPatience <= 0 {
+		return fmt.Errorf("--help-patience must be positive")
+	}
+	if c.OIDCIssuer != "" {
+		if c.OIDCClientID == "" {
+			return fmt.Errorf("--oidc-issuer needs --oidc-client-id")
+		}
+		if c.OIDCRedirect == "" && c.PublicURL == "" {
+			return fmt.Errorf("single sign-on needs --oidc-redirect-url or --public-url")
+		}
+		if c.OIDCEmails == "" && c.OIDCDomains == "" {
+			return fmt.Errorf("single sign-on needs --oidc-allowed-emails or --oidc-allowed-domains: nobody at the provider is an agent by default")
+		}
+	}
+	if c.DBPath == "" {
+		return fmt.Errorf("--db must name the store file")
 	}
 	if c.APIKey != "" && len(c.APIKey) < 16 {
 		return fmt.Errorf("--api-key must be at least 16 characters")
@@ -178,6 +215,29 @@ func (c config) app() app.Config {
 		Addr: c.Addr, PublicURL: c.PublicURL, APIKey: c.APIKey, Chromium: c.Chromium, NoSandbox: c.NoSandbox,
 		DemoAddr: c.DemoAddr, MaxSessions: c.MaxSessions, IdleTimeout: c.IdleTimeout, JPEGQuality: c.JPEGQuality,
 		DialogTimeout: c.DialogTimeout, CallTimeout: c.CallTimeout, AllowedOrigins: c.origins(),
-		AllowHosts: c.allowHosts(),
+		AllowHosts: c.allowHosts(), DBPath: c.DBPath, HelpPatience: c.HelpPatience, OIDC: c.oidc(),
 	}
+}
+
+// oidc is the single sign-on configuration, nil when it is off.
+func (c config) oidc() *console.OIDCConfig {
+	if c.OIDCIssuer == "" {
+		return nil
+	}
+	redirect := c.OIDCRedirect
+	if redirect == "" {
+		redirect = strings.TrimRight(c.PublicURL, "/") + "/agent/oidc/callback"
+	}
+	return &console.OIDCConfig{Issuer: c.OIDCIssuer, ClientID: c.OIDCClientID, ClientSecret: c.OIDCSecret,
+		RedirectURL: redirect, AllowedEmails: list(c.OIDCEmails), AllowedDomains: list(c.OIDCDomains), ProviderName: c.OIDCName}
+}
+
+func list(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }

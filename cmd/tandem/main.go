@@ -16,6 +16,11 @@ import (
 )
 
 func main() {
+	// `tandem agents ...` and `tandem sites ...` administer the store; anything else runs
+	// the server.
+	if len(os.Args) > 1 && (os.Args[1] == "agents" || os.Args[1] == "sites") {
+		os.Exit(runAdmin(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+	}
 	cfg, err := parseConfig(os.Args[1:], os.Getenv, os.Stderr)
 	if errors.Is(err, errHelp) {
 		return

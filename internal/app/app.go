@@ -4,6 +4,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,12 +20,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/tandem-cobrowse/tandem/agent"
+	"github.com/tandem-cobrowse/tandem/console"
 	"github.com/tandem-cobrowse/tandem/demo"
 	"github.com/tandem-cobrowse/tandem/egress"
+	"github.com/tandem-cobrowse/tandem/help"
 	"github.com/tandem-cobrowse/tandem/internal/webguard"
 	"github.com/tandem-cobrowse/tandem/metrics"
 	"github.com/tandem-cobrowse/tandem/proxy"
 	"github.com/tandem-cobrowse/tandem/renderer"
+	"github.com/tandem-cobrowse/tandem/site"
+	"github.com/tandem-cobrowse/tandem/store"
 	"github.com/tandem-cobrowse/tandem/stream"
 	"github.com/tandem-cobrowse/tandem/ui"
 )
@@ -48,6 +54,13 @@ type Config struct {
 	AllowHosts []string
 	// AuditLog receives the audit log, one JSON object per line; nil discards it.
 	AuditLog io.Writer
+	// DBPath is the embedded store of sites and agents (a bbolt file).
+	DBPath string
+	// HelpPatience is how long a help request waits before its visitor is told it is
+	// taking long; 0 = 2 minutes.
+	HelpPatience time.Duration
+	// OIDC turns on agents' single sign-on; nil leaves it off.
+	OIDC *console.OIDCConfig
 }
 
 // Server is the whole of Tandem wired together: Chromium, sessions, API, UI, demo site.
@@ -56,6 +69,8 @@ type Server struct {
 	log      *slog.Logger
 	browser  *renderer.Browser
 	registry *proxy.Registry
+	sites    *site.Store
+	agents   *agent.Accounts
 	metrics  *metrics.Metrics
 	egress   *egress.Proxy
 	echo     *echo.Echo
@@ -84,7 +99,6 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 			return fail(fmt.Errorf("demo site: listen on %s: %w", cfg.DemoAddr, err))
 		}
 		demoURL = "http://" + s.dln.Addr().String() + "/"
-		s.demo = &http.Server{Handler: demo.Handler(logger.With("component", "demo")), ReadHeaderTimeout: 10 * time.Second}
 	}
 
 	allow, err := egress.ParseAllowList(strings.Join(cfg.AllowHosts, ","))
@@ -94,6 +108,40 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 	if s.dln != nil {
 		allow = append(allow, listenerEntries(s.dln.Addr().(*net.TCPAddr))...)
 	}
+	if cfg.DBPath == "" {
+		return fail(errors.New("no store: set the path of the sites and agents file (--db)"))
+	}
+	db, err := store.Open(cfg.DBPath)
+	if err != nil {
+		return fail(err)
+	}
+	s.sites, s.agents = site.NewStore(db), agent.NewAccounts(db)
+	var demoOpts demo.Options
+	if s.dln != nil {
+		pk, key, err := demoSite(s.sites, demoOrigins(s.dln.Addr().(*net.TCPAddr)))
+		if err != nil {
+			return fail(err)
+		}
+		demoOpts = demo.Options{TandemURL: s.URL(), SiteKey: pk, APIKey: key}
+		if cfg.PublicURL != "" {
+			demoOpts.TandemURL = strings.TrimRight(cfg.PublicURL, "/")
+		}
+		s.demo = &http.Server{Handler: demo.Handler(logger.With("component", "demo"), demoOpts), ReadHeaderTimeout: 10 * time.Second}
+	}
+	cons, err := console.New(console.Params{
+		Accounts: accountsForConsole{s.agents}, OIDC: cfg.OIDC,
+		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), PublicURL: cfg.PublicURL,
+		Logger: logger.With("component", "console"),
+	})
+	if err != nil {
+		return fail(err)
+	}
+	patience := cfg.HelpPatience
+	if patience <= 0 {
+		patience = 2 * time.Minute
+	}
+	queue := help.New(patience, nil)
+
 	policy := egress.NewPolicy(allow, nil)
 	s.egress = egress.NewProxy(policy, egress.ProxyOptions{Logger: logger})
 
@@ -113,6 +161,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		Metrics:     s.metrics,
 		Audit:       audit,
 		JPEGQuality: cfg.JPEGQuality,
+		OnEnd:       queue.Forget,
 	})
 	api := proxy.NewAPI(proxy.APIParams{
 		Ctx:      ctx,
@@ -125,6 +174,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		Health:    browser.Ping,
 		Origins:   webguard.NewOrigins(cfg.AllowedOrigins),
 		Hosts:     webguard.NewHostPolicy(cfg.PublicURL, cfg.Addr),
+		Sites:     siteDirectory{st: s.sites, log: logger},
+		Agent:     agentOf(cons),
+		Help:      queue,
+		Webhooks:  &help.Notifier{Log: logger.With("component", "webhooks")},
 		Logger:    logger,
 	})
 
@@ -135,8 +188,14 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 	e.Use(requestLog(logger))
 	e.Use(api.GuardHost)
 	api.Register(e)
+	cons.Register(e)
+	site.RegisterAPI(e.Group("/api/v1"), s.sites, requireServerKey(cfg.APIKey, api), func(raw json.RawMessage) error {
+		_, err := proxy.ParseRules(raw)
+		return err
+	})
 	e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()), api.RequireAPIKey)
 	uiHandler := echo.WrapHandler(ui.Handler())
+	e.GET("/embed.js", uiHandler)
 	e.GET("/", uiHandler)
 	e.GET("/s/:id", uiHandler)
 	e.GET("/page-frame", uiHandler)
@@ -169,7 +228,11 @@ func (s *Server) Serve(ctx context.Context) error {
 		go func() { errc <- s.demo.Serve(s.dln) }()
 		s.log.Info("demo provider site", "url", "http://"+s.dln.Addr().String()+"/")
 	}
-	s.log.Info("tandem listening", "url", s.URL())
+	s.log.Info("tandem listening", "url", s.URL(), "agent_console", s.URL()+"/agent")
+	if list, err := s.agents.List(); err == nil && len(list) == 0 {
+		s.log.Info("no agent accounts yet: add one with `tandem agents add NAME --password-stdin` to sign in to the agent console",
+			"store", s.cfg.DBPath)
+	}
 
 	var err error
 	select {
@@ -194,6 +257,11 @@ func (s *Server) Serve(ctx context.Context) error {
 // egress policy refuses is told to that session's participants.
 func (s *Server) openTab(ctx context.Context, sessionID string, vp renderer.Viewport, nav func(string) (bool, string)) (proxy.Tab, error) {
 	proxyURL, release, err := s.egress.Session(sessionID, func(r egress.Refusal) {
+		if s.isSelf(r.Addr) {
+			// The provider's page loading Tandem's own embed script: refused, and not
+			// worth telling anyone (the script stays hidden in a session's tab anyway).
+			return
+		}
 		// The refusal arrives on a proxy connection's goroutine; the session may be busy.
 		go s.registry.NotifyEgressRefused(sessionID, r.Host, r.Reason)
 	})
@@ -210,6 +278,17 @@ func (s *Server) openTab(ctx context.Context, sessionID string, vp renderer.View
 		release()
 	}()
 	return tab, nil
+}
+
+// isSelf reports whether addr (ip:port) is this server's own listener.
+func (s *Server) isSelf(addr string) bool {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return false
+	}
+	own := s.ln.Addr().(*net.TCPAddr).AddrPort()
+	return ap.Port() == own.Port() && (ap.Addr().Unmap() == own.Addr().Unmap() ||
+		own.Addr().IsUnspecified() && ap.Addr().Unmap().IsLoopback())
 }
 
 // checkURL is the egress policy's verdict on a start URL, in proxy's terms.

@@ -40,6 +40,9 @@ func startServer(t *testing.T, cfg app.Config) *app.Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg.Addr = "127.0.0.1:0"
 	cfg.NoSandbox = os.Geteuid() == 0
+	if cfg.DBPath == "" {
+		cfg.DBPath = filepath.Join(t.TempDir(), "tandem.db")
+	}
 	if cfg.MaxSessions == 0 {
 		cfg.MaxSessions = 5
 	}
@@ -322,7 +325,12 @@ func void[T any](a chromedp.Action[T]) chromedp.Action[chromedp.Void] {
 	}
 }
 
-func tokenOf(link string) string { return link[strings.Index(link, "#token=")+len("#token="):] }
+// tokenOf is the token in a viewer link's fragment ("#token=T" or "#token=T&name=N").
+func tokenOf(link string) string {
+	tok := link[strings.Index(link, "#token=")+len("#token="):]
+	tok, _, _ = strings.Cut(tok, "&")
+	return tok
+}
 
 // metricValue reads one sample of the Prometheus text format.
 func metricValue(body, name string) float64 {

@@ -11,7 +11,10 @@ import { toast, copyText } from './toasts.js';
 const NAME_KEY = 'tandem.name';
 const MODE_KEY = 'tandem.mode';
 const sessionId = decodeURIComponent(location.pathname.replace(/^\/s\//, ''));
-const token = new URLSearchParams(location.hash.slice(1)).get('token') || '';
+const fragment = new URLSearchParams(location.hash.slice(1));
+const token = fragment.get('token') || '';
+// A link issued to a named person (an agent's seat) carries the name the server gives it.
+const namedAs = fragment.get('name') || '';
 const resumeKey = `tandem.resume.${sessionId}`;
 
 const app = {
@@ -620,8 +623,8 @@ function join() {
     stop('unauthorized', 'This link has no access token. Open the full link you were given.');
     return;
   }
-  let saved = '';
-  try { saved = localStorage.getItem(NAME_KEY) || ''; } catch { /* storage blocked */ }
+  let saved = namedAs;
+  try { saved = saved || localStorage.getItem(NAME_KEY) || ''; } catch { /* storage blocked */ }
   if (saved) {
     connect(saved);
     return;
