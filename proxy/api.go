@@ -89,6 +89,7 @@ func (a *API) Register(e *echo.Echo) {
 	g.OPTIONS("/sessions/:id/join-code", a.preflight, a.corsForSession)
 	g.POST("/embed/sessions", a.embedCreate, a.corsAny)
 	g.OPTIONS("/embed/sessions", a.preflight, a.corsAny)
+	g.GET("/embed/sites/:key", a.embedSite, a.corsAny)
 	g.POST("/join", a.join)
 	g.POST("/help-requests", a.helpCreate, a.corsForHelp)
 	g.OPTIONS("/help-requests", a.preflight, a.corsForHelp)

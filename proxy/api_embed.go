@@ -102,3 +102,17 @@ func printable(s string) string {
 	}
 	return s
 }
+
+// embedSite is what the embed may know of its site before anyone presses anything: public
+// settings only, looked up by the publishable key the page carries anyway.
+func (a *API) embedSite(c echo.Context) error {
+	if a.p.Sites == nil {
+		return fmt.Errorf("%w: no such site", ErrSessionNotFound)
+	}
+	site, ok := a.p.Sites.ByPublishableKey(c.Param("key"))
+	if !ok {
+		return fmt.Errorf("%w: no such site", ErrSessionNotFound)
+	}
+	c.Response().Header().Set("Cache-Control", "public, max-age=300")
+	return c.JSON(http.StatusOK, map[string]any{"buttonText": site.ButtonText, "scriptStart": site.ScriptStart})
+}

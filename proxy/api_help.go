@@ -16,6 +16,9 @@ import (
 	"github.com/tandem-cobrowse/tandem/help"
 )
 
+// helpResend is how often the console gets the queue even when nothing changed.
+const helpResend = 20 * time.Second
+
 // ErrNoHelp means the server has no help queue (or no agents to answer it).
 var ErrNoHelp = errors.New("help requests are not enabled on this server")
 
@@ -122,7 +125,7 @@ func (a *API) helpCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	hr, err := a.p.Help.Add(help.Request{Session: s.ID(), Site: info.Site, Name: name, Topic: topic, Title: info.Title, URL: info.URL})
+	hr, err := a.p.Help.Add(help.Request{Session: s.ID(), Site: info.Site, Name: name, Topic: topic, Title: pageTitle(info), URL: info.URL})
 	if errors.Is(err, help.ErrDuplicate) {
 		return fmt.Errorf("%w: %v", ErrConflict, err)
 	}
@@ -155,12 +158,28 @@ type helpView struct {
 	WaitingSeconds int `json:"waitingSeconds"`
 }
 
+// helpViews is the waiting queue with each visitor's page as it is now: the visitor may
+// have moved on since asking, and a page still loading then had no title yet.
 func (a *API) helpViews() []helpView {
 	out := []helpView{}
 	for _, r := range a.p.Help.Waiting() {
+		if s, err := a.p.Registry.Get(r.Session); err == nil {
+			if info, err := s.Info(); err == nil && info.URL != "" {
+				r.URL, r.Title = info.URL, pageTitle(info)
+			}
+		}
 		out = append(out, helpView{Request: r, WaitingSeconds: int(time.Since(r.CreatedAt).Seconds())})
 	}
 	return out
+}
+
+// pageTitle is the page's title, or "" while it has none (a loading page's title is its
+// address).
+func pageTitle(info Info) string {
+	if info.Title == info.URL || strings.TrimPrefix(info.URL, "http://") == info.Title || strings.TrimPrefix(info.URL, "https://") == info.Title {
+		return ""
+	}
+	return info.Title
 }
 
 func (a *API) helpList(c echo.Context) error {
@@ -172,7 +191,7 @@ func (a *API) helpList(c echo.Context) error {
 }
 
 // helpEvents streams the queue to the agent console: the whole waiting queue on connect
-// and after every change (Server-Sent Events).
+// and after every change, and every 20 s (Server-Sent Events).
 func (a *API) helpEvents(c echo.Context) error {
 	if err := a.helpReader(c); err != nil {
 		return err
@@ -195,7 +214,7 @@ func (a *API) helpEvents(c echo.Context) error {
 		w.Flush()
 		return nil
 	}
-	keepAlive := time.NewTicker(20 * time.Second)
+	keepAlive := time.NewTicker(helpResend)
 	defer keepAlive.Stop()
 	ctx := c.Request().Context()
 	if err := send(); err != nil {
@@ -208,10 +227,11 @@ func (a *API) helpEvents(c echo.Context) error {
 				return nil
 			}
 		case <-keepAlive.C:
-			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
+			// Also keeps the connection alive, and pages that have loaded since show
+			// their titles.
+			if send() != nil {
 				return nil
 			}
-			w.Flush()
 		case <-ctx.Done():
 			return nil
 		case <-a.p.Ctx.Done():

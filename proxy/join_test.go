@@ -148,8 +148,16 @@ func atoi(s string) int {
 func TestEmbedStartsSessionsFromTheSitesOwnPagesOnly(t *testing.T) {
 	p := newProvider(t)
 	sites := testSites{proxy.Site{ID: "shop", AllowedOrigins: []string{p.URL}, ScriptStart: true,
-		Rules: json.RawMessage(`{"guest":{"view":false}}`)}}
+		Rules: json.RawMessage(`{"guest":{"view":false}}`), ButtonText: "Shop with us", WebhookSecret: "whsec_x"}}
 	h := newHarness(t, func(_ *proxy.RegistryParams, ap *proxy.APIParams) { ap.Sites = sites })
+	// What the embed learns of its site before anyone presses anything: public settings.
+	status, pub, _ := h.call("GET", "/api/v1/embed/sites/pk_shop", map[string]string{"Origin": "https://anywhere.example"}, "")
+	if status != 200 || pub["buttonText"] != "Shop with us" || len(pub) != 2 {
+		t.Fatalf("site settings for the embed: %d %v", status, pub)
+	}
+	if status, _, _ := h.call("GET", "/api/v1/embed/sites/pk_nope", nil, ""); status != 404 {
+		t.Fatalf("unknown site: %d", status)
+	}
 	body := func(pk, url string) string { return fmt.Sprintf(`{"site":%q,"url":%q}`, pk, url) }
 
 	cases := []struct {

@@ -28,6 +28,8 @@ type Site struct {
 	ViewConsentOnHelp bool
 	WebhookURL        string
 	WebhookSecret     string
+	// ButtonText is the embed's button text, unless the page sets its own.
+	ButtonText string
 }
 
 // Sites finds provider sites.

@@ -33,6 +33,7 @@ func (d siteDirectory) found(s site.Site, err error) (proxy.Site, bool) {
 	return proxy.Site{
 		ID: s.ID, AllowedOrigins: s.AllowedOrigins, ScriptStart: s.ScriptStart, Rules: s.Rules,
 		ViewConsentOnHelp: s.ViewConsent == "help", WebhookURL: s.WebhookURL, WebhookSecret: s.WebhookSecret,
+		ButtonText: s.ButtonText,
 	}, true
 }
 

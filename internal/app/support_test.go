@@ -15,13 +15,14 @@ import (
 
 	"github.com/tandem-cobrowse/tandem/agent"
 	"github.com/tandem-cobrowse/tandem/internal/app"
+	"github.com/tandem-cobrowse/tandem/site"
 	"github.com/tandem-cobrowse/tandem/store"
 )
 
 // supportServer runs Tandem with its demo shop and one agent account, anna, whose
 // password is annaPassword. The account is added through the store file while the
-// server runs, as `tandem agents add` does.
-func supportServer(t *testing.T, cfg app.Config) *app.Server {
+// server runs, as `tandem agents add` does; the store is returned for more of that.
+func supportServer(t *testing.T, cfg app.Config) (*app.Server, *store.DB) {
 	t.Helper()
 	cfg.DBPath = filepath.Join(t.TempDir(), "tandem.db")
 	if cfg.DemoAddr == "" {
@@ -35,7 +36,7 @@ func supportServer(t *testing.T, cfg app.Config) *app.Server {
 	if err := agent.NewAccounts(db, agent.WithBcryptCost(bcrypt.MinCost)).Add("anna", "Anna", annaPassword); err != nil {
 		t.Fatal(err)
 	}
-	return srv
+	return srv, db
 }
 
 const annaPassword = "correct horse battery"
@@ -150,7 +151,7 @@ func createForDemo(t *testing.T, srv *app.Server, path string) (id, hostLink, co
 func TestAgentJoinsByCodeWithTheVisitorsConsent(t *testing.T) {
 	execPath := chromiumOrSkip(t)
 	var audit lockedBuffer
-	srv := supportServer(t, app.Config{AuditLog: &audit})
+	srv, _ := supportServer(t, app.Config{AuditLog: &audit})
 	browser := participantBrowser(t, execPath)
 
 	_, hostLink, code := createForDemo(t, srv, "products/ridgeline-2p-tent")
@@ -231,9 +232,19 @@ func clickEmbed(t *testing.T, ctx context.Context, label string) {
 func TestVisitorStartsFromTheProvidersPage(t *testing.T) {
 	execPath := chromiumOrSkip(t)
 	var audit lockedBuffer
-	srv := supportServer(t, app.Config{AuditLog: &audit})
+	srv, db := supportServer(t, app.Config{AuditLog: &audit})
 	shop := srv.DemoURL()
 	browser := participantBrowser(t, execPath)
+	// The site's button text is set in Tandem, as `tandem sites add demo --button-text` does.
+	sites := site.NewStore(db)
+	demoSite, err := sites.Get("demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	demoSite.ButtonText = "Shop together with us"
+	if _, err := sites.Put(demoSite); err != nil {
+		t.Fatal(err)
+	}
 
 	visitor := openTab(t, browser, shop+"login")
 	must(t, visitor, "the visitor signs in to the shop",
@@ -246,7 +257,8 @@ func TestVisitorStartsFromTheProvidersPage(t *testing.T) {
 	if n := cartCount(t, visitor, product); n != "0" {
 		t.Fatalf("the visitor's cart starts with %s", n)
 	}
-	waitEmbed(t, visitor, "the co-browse button is on the page", `root.querySelector('button.launch') && root.querySelector('button.launch').offsetParent`)
+	waitEmbed(t, visitor, "the co-browse button is on the page, with the site's text",
+		`root.querySelector('button.launch') && root.querySelector('button.launch').offsetParent && root.querySelector('button.launch').textContent.includes('Shop together with us')`)
 	shot(t, visitor, "embed-button")
 	// The shared page opens in a window of its own; the test opens it in a tab instead.
 	must(t, visitor, "window.open is noted", void(chromedp.Evaluate[bool](`window.open = (u) => { window.opened = u; return null; }; true`)))
@@ -308,6 +320,61 @@ func TestVisitorStartsFromTheProvidersPage(t *testing.T) {
 	must(t, agentView, "anna's view ends", chromedp.WaitVisible(chromedp.ID("ended")))
 	waitEmbed(t, visitor, "the panel says sharing stopped", `/Sharing stopped/.test(root.textContent)`)
 	for _, want := range []string{`"handoff":true`, `"site":"demo"`, `"event":"join_code_redeemed"`, `"event":"consent_answered"`, `"event":"control_changed"`, `"event":"session_ended"`} {
+		if !strings.Contains(audit.String(), want) {
+			t.Errorf("audit log lacks %s", want)
+		}
+	}
+}
+
+// TestVisitorAsksForHelp: the instant share. A visitor asks for help from the shop's
+// page; the request waits (long enough to be told so), shows up live in the agent
+// console, anna accepts it and lands in the visitor's session, which this site counts
+// as consent to be seen, and the visitor is told who joined.
+func TestVisitorAsksForHelp(t *testing.T) {
+	execPath := chromiumOrSkip(t)
+	var audit lockedBuffer
+	srv, db := supportServer(t, app.Config{AuditLog: &audit, HelpPatience: time.Millisecond})
+	sites := site.NewStore(db)
+	demoSite, err := sites.Get("demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	demoSite.ViewConsent = site.ConsentHelp
+	if _, err := sites.Put(demoSite); err != nil {
+		t.Fatal(err)
+	}
+	browser := participantBrowser(t, execPath)
+	console := signInAgent(t, browser, srv)
+	must(t, console, "the queue is live and empty", chromedp.WaitVisible(chromedp.ID("queue-empty")))
+
+	visitor := openTab(t, browser, srv.DemoURL()+"products/summit-45-pack")
+	must(t, visitor, "window.open is noted", void(chromedp.Evaluate[bool](`window.open = (u) => { window.opened = u; return null; }; true`)))
+	waitEmbed(t, visitor, "the co-browse button is on the page", `root.querySelector('button.launch') && root.querySelector('button.launch').offsetParent`)
+	inEmbed[bool](t, visitor, `root.querySelector('button.launch').click(); return true;`)
+	clickEmbed(t, visitor, "Get help")
+	waitEmbed(t, visitor, "the help form is shown", `root.querySelector('form input') && root.querySelector('form input').offsetParent`)
+	inEmbed[bool](t, visitor, `const f = root.querySelector('form'); f.querySelector('input').value = 'Sam';
+		f.querySelector('textarea').value = 'Which pack fits a 60 cm back?'; return true;`)
+	clickEmbed(t, visitor, "Ask for help")
+	waitEmbed(t, visitor, "the visitor is told it is taking long", `/taking longer than usual/.test(root.textContent)`)
+	shot(t, visitor, "embed-help-waiting")
+
+	must(t, console, "the request shows up in anna's queue", chromedp.WaitVisible(chromedp.CSS("#queue-list .req")))
+	if s := textOf(t, console, `document.querySelector('#queue-list .req').innerText`); !strings.Contains(s, "Sam") ||
+		!strings.Contains(s, "Which pack fits a 60 cm back?") || !strings.Contains(s, "Summit 45 Pack") {
+		t.Fatalf("the queue shows %q", s)
+	}
+	shot(t, console, "agent-console-queue")
+	must(t, console, "anna accepts", void(chromedp.Evaluate[bool](`window.open = (u) => { window.opened = u; return null; }; true`)),
+		chromedp.Click(chromedp.CSS("#queue-list .req button.btn-primary")),
+		void(chromedp.Poll[bool](`!!window.opened`, chromedp.WithPollingTimeout(20*time.Second))))
+	agentView := openTab(t, browser, textOf(t, console, `window.opened`))
+	// Asking for help was consent to be seen on this site: anna sees the page at once,
+	// and the visitor is told why.
+	waitCopy(t, agentView, "anna", "Summit 45 Pack")
+	waitEmbed(t, visitor, "the panel says anna joined", `/Anna from support joined/.test(root.textContent)`)
+	must(t, console, "the queue is empty again", chromedp.WaitVisible(chromedp.ID("queue-empty")))
+	for _, want := range []string{`"event":"help_requested"`, `"event":"help_accepted"`, `"event":"consent_implied"`} {
 		if !strings.Contains(audit.String(), want) {
 			t.Errorf("audit log lacks %s", want)
 		}

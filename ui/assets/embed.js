@@ -10,7 +10,7 @@
   const script = document.currentScript || document.querySelector('script[data-tandem-site]');
   const cfg = (script && script.dataset) || {};
   const base = quiet(() => new URL('.', script.src).href.replace(/\/$/, ''), '');
-  const label = cfg.tandemLabel || 'Co-browse with support';
+  let label = cfg.tandemLabel || 'Co-browse with support';
   const helpOn = cfg.tandemHelp === 'true';
 
   const listeners = {};
@@ -390,7 +390,7 @@ input:focus,textarea:focus{outline:2px solid var(--at);outline-offset:0}
       h('p', {}, u.open = h('a', { target: WIN, rel: 'noopener' }, 'Open the shared page')),
       u.helpLive = btn('', 'Get help from an agent', () => openForm(true)), u.stop = btn('stop', 'Stop sharing', end));
     u.panel = h('section', { id: 'tdm-panel', class: 'panel', role: 'dialog', 'aria-labelledby': 'tdm-title', tabindex: '-1', hidden: true },
-      h('div', { class: 'head' }, icon(SHARE), h('h2', { id: 'tdm-title', text: label }),
+      h('div', { class: 'head' }, icon(SHARE), u.title = h('h2', { id: 'tdm-title', text: label }),
         h('button', { type: 'button', class: 'x', 'aria-label': 'Close', onclick: () => show(false, true) }, icon('M6 6l12 12M18 6L6 18'))),
       h('div', { class: 'body' }, u.err, u.status, u.idle, u.form, u.active));
     root.append(u.live, u.panel, u.launch);
@@ -550,6 +550,16 @@ input:focus,textarea:focus{outline:2px solid var(--at);outline-offset:0}
     });
     if (document.body) mount();
     else document.addEventListener('DOMContentLoaded', safe(mount));
+    // The site's own button text, set in Tandem, unless the page sets one.
+    if (!cfg.tandemLabel && cfg.tandemSite) {
+      fetch(`${base}/api/v1/embed/sites/${encodeURIComponent(cfg.tandemSite)}`).then((r) => r.ok && r.json()).then(safe((c) => {
+        if (c && c.buttonText) {
+          label = c.buttonText;
+          if (ui) ui.title.textContent = label;
+          render();
+        }
+      }), () => {});
+    }
   } catch (e) {
     console.error('Tandem: the co-browse button could not start:', e);
   }
