@@ -68,6 +68,20 @@ func (t *Tab) Mouse(ctx context.Context, m MouseInput) error {
 	}
 	t.inputMu.Lock()
 	defer t.inputMu.Unlock()
+	if typ == input.DispatchMouseEventTypeMouseMoved && len(t.held.buttons) > 0 {
+		// A move while a button is down is a drag (text selection, dragging a slider or
+		// a card): Chromium knows it by the move's button, so the move carries the held
+		// buttons as the tab saw them pressed, whatever the client said.
+		p.Buttons = 0
+		for _, b := range []input.MouseButton{input.MouseButtonLeft, input.MouseButtonRight, input.MouseButtonMiddle} {
+			if t.held.buttons[string(b)] {
+				if p.Button == input.MouseButtonNone {
+					p.Button = b
+				}
+				p.Buttons |= ButtonBit(string(b))
+			}
+		}
+	}
 	if _, err := call(ctx, t, input.DispatchMouseEvent, p); err != nil {
 		return err
 	}

@@ -440,3 +440,42 @@ func TestVerticalWheelScrolls(t *testing.T) {
 	}
 	waitJS(t, tab, `String(scrollX > 0)`, "true")
 }
+
+// TestDraggingSelectsAndDrags: moves while the button is down are drags, whatever the
+// client put in the move (a viewer sends "none"): dragging over text selects it, a
+// slider follows the pointer, and HTML5 drag and drop completes.
+func TestDraggingSelectsAndDrags(t *testing.T) {
+	tab := newTestTab(t, Viewport{Width: 640, Height: 480, DPR: 1})
+	srv := servePage(t, `<!doctype html>`+plainStyle+`
+<p id=p style="position:absolute;left:20px;top:20px;font:20px monospace;margin:0;white-space:nowrap">select these words please</p>
+<input id=r type=range min=0 max=100 value=0 style="position:absolute;left:20px;top:200px;width:400px;margin:0">
+<div id=src draggable=true style="position:absolute;left:20px;top:300px;width:100px;height:60px;background:#fc0">card</div>
+<div id=dst style="position:absolute;left:300px;top:300px;width:200px;height:150px;background:#0cf">drop here</div>
+<script>
+src.addEventListener('dragstart', (e) => e.dataTransfer.setData('text/plain', 'card'));
+dst.addEventListener('dragover', (e) => e.preventDefault());
+dst.addEventListener('drop', (e) => { e.preventDefault(); document.title = 'dropped:' + e.dataTransfer.getData('text/plain'); });
+</script>`, nil)
+	navigate(t, tab, srv.URL+"/")
+	ctx := testCtx(t)
+	drag := func(x0, x1, y float64) {
+		t.Helper()
+		steps := []MouseInput{{Action: "move", X: x0 / 640, Y: y / 480, Button: "none"},
+			{Action: "down", X: x0 / 640, Y: y / 480, Button: "left", Buttons: 1, ClickCount: 1}}
+		for i := 1; i <= 8; i++ {
+			steps = append(steps, MouseInput{Action: "move", X: (x0 + (x1-x0)*float64(i)/8) / 640, Y: y / 480, Button: "none"})
+		}
+		steps = append(steps, MouseInput{Action: "up", X: x1 / 640, Y: y / 480, Button: "left", ClickCount: 1})
+		for _, m := range steps {
+			if err := tab.Mouse(ctx, m); err != nil {
+				t.Fatalf("Mouse(%+v): %v", m, err)
+			}
+		}
+	}
+	drag(22, 200, 30)
+	waitJS(t, tab, `getSelection().toString().startsWith('select these')`, true)
+	drag(22, 420, 208) // from the slider's start to its end
+	waitJS(t, tab, `+document.getElementById('r').value > 90`, true)
+	drag(70, 400, 330) // the card onto the drop zone
+	waitJS(t, tab, `document.title`, "dropped:card")
+}
