@@ -305,6 +305,10 @@ func (a *API) ws(c echo.Context) error {
 		return nil // the upgrader has answered
 	}
 	hello, err := conn.ReadHello()
+	if errors.Is(err, stream.ErrHelloTimeout) {
+		conn.Close(stream.CloseHelloTimeout, "hello_timeout", "The server did not get your hello in time; connect again.")
+		return nil
+	}
 	if err != nil {
 		conn.Close(CloseUnauthorized, "unauthorized", "The first message must be a hello with your token.")
 		return nil

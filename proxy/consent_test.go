@@ -1,12 +1,17 @@
 package proxy_test
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/tandem-cobrowse/tandem/proxy"
+	"github.com/tandem-cobrowse/tandem/stream"
 )
 
 // before returns the messages c received before the first of type typ, and the number of
@@ -160,5 +165,32 @@ func TestStopSharingEndsEveryonesView(t *testing.T) {
 	<-agent.closed
 	if status, _ := h.do("GET", "/api/v1/sessions/"+s.ID, token(s.Links["host"]), ""); status != http.StatusNotFound && status != http.StatusGone {
 		t.Fatalf("the session still answers: %d", status)
+	}
+}
+
+// A client that says nothing in time is told so with a code of its own, not as if its
+// token were wrong: it connects again.
+func TestSilentClientsAreToldToRetry(t *testing.T) {
+	p := newProvider(t)
+	h := newHarness(t, func(_ *proxy.RegistryParams, ap *proxy.APIParams) {
+		ap.Upgrader = stream.NewUpgrader(stream.Options{HelloTimeout: 200 * time.Millisecond})
+	})
+	s := h.create(p.URL)
+	u := "ws" + strings.TrimPrefix(h.srv.URL, "http") + "/api/v1/sessions/" + s.ID + "/ws"
+	ws, _, err := websocket.DefaultDialer.Dial(u, http.Header{"Origin": {h.srv.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	var bye map[string]any
+	if err := ws.ReadJSON(&bye); err != nil {
+		t.Fatal(err)
+	}
+	if bye["code"] != "hello_timeout" {
+		t.Fatalf("bye = %v", bye)
+	}
+	_, _, err = ws.ReadMessage()
+	if ce := (*websocket.CloseError)(nil); !errors.As(err, &ce) || ce.Code != stream.CloseHelloTimeout {
+		t.Fatalf("close: %v", err)
 	}
 }

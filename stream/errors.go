@@ -1,6 +1,9 @@
 package stream
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 var (
 	// ErrOriginNotAllowed means Upgrade refused the request's Origin (it answered 403).
@@ -12,6 +15,9 @@ var (
 	ErrClosed = errors.New("stream: connection closed")
 	// ErrNoHello means the first client message was not a valid hello in time.
 	ErrNoHello = errors.New("stream: no hello")
+	// ErrHelloTimeout means no first message came in time (a client starved under load,
+	// not a wrong token): it wraps ErrNoHello, and clients retry.
+	ErrHelloTimeout = fmt.Errorf("%w: not in time", ErrNoHello)
 	// ErrBadMessage means a client text message is not a protocol message.
 	ErrBadMessage = errors.New("stream: bad message")
 	// ErrBadFrame means a binary message is not a frame of docs/protocol.md.

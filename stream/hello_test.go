@@ -55,8 +55,8 @@ func TestReadHello(t *testing.T) {
 		if err := ws.WriteMessage(websocket.BinaryMessage, []byte(`{"type":"hello","token":"t"}`)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.ReadHello(); !errors.Is(err, ErrNoHello) {
-			t.Fatalf("ReadHello error %v, want ErrNoHello", err)
+		if _, err := c.ReadHello(); !errors.Is(err, ErrNoHello) || errors.Is(err, ErrHelloTimeout) {
+			t.Fatalf("ReadHello error %v, want ErrNoHello and not a timeout", err)
 		}
 	})
 
@@ -64,8 +64,8 @@ func TestReadHello(t *testing.T) {
 		h := newHarness(t, Options{HelloTimeout: 100 * time.Millisecond})
 		_, c := h.dial(nil)
 		_, err := c.ReadHello()
-		if !errors.Is(err, ErrNoHello) {
-			t.Fatalf("ReadHello error %v, want ErrNoHello", err)
+		if !errors.Is(err, ErrNoHello) || !errors.Is(err, ErrHelloTimeout) {
+			t.Fatalf("ReadHello error %v, want ErrHelloTimeout (an ErrNoHello)", err)
 		}
 		var ne interface{ Timeout() bool }
 		if !errors.As(err, &ne) || !ne.Timeout() {

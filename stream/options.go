@@ -23,8 +23,9 @@ type Options struct {
 
 // Close codes this package sends itself; the others of docs/protocol.md belong to callers.
 const (
-	CloseTooSlow  = 4008
-	CloseShutdown = 1001
+	CloseTooSlow      = 4008
+	CloseHelloTimeout = 4009 // bye "hello_timeout": connect again
+	CloseShutdown     = 1001
 )
 
 // closeGrace is how long a closing connection waits for the client's close reply, so the

@@ -2,7 +2,9 @@ package stream
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -16,6 +18,9 @@ func (c *Conn) ReadHello() (ClientMessage, error) {
 	defer c.readMu.Unlock()
 	_ = c.ws.SetReadDeadline(time.Now().Add(c.opts.HelloTimeout))
 	mt, data, err := c.ws.ReadMessage()
+	if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
+		return ClientMessage{}, fmt.Errorf("%w: %w", ErrHelloTimeout, err)
+	}
 	if err != nil {
 		return ClientMessage{}, fmt.Errorf("%w: %w", ErrNoHello, err)
 	}

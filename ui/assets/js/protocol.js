@@ -3,8 +3,8 @@
 export const FRAME_KIND = 0x01;
 
 // Close codes and bye codes after which the viewer must not reconnect.
-export const STOP_CODES = new Set(['unauthorized', 'not_found', 'session_ended', 'replaced']);
-export const STOP_CLOSE = new Map([[4000, 'session_ended'], [4001, 'unauthorized'], [4002, 'replaced'], [4004, 'not_found']]);
+export const STOP_CODES = new Set(['unauthorized', 'not_found', 'session_ended', 'replaced', 'declined']);
+export const STOP_CLOSE = new Map([[4000, 'session_ended'], [4001, 'unauthorized'], [4002, 'replaced'], [4003, 'declined'], [4004, 'not_found']]);
 
 const decoder = new TextDecoder();
 
