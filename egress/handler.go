@@ -182,7 +182,7 @@ func (sp *sessionProxy) refuse(w http.ResponseWriter, r *http.Request, be *Block
 	}
 	sp.log.Info("egress refused", "host", host, "addr", addr, "reason", be.Reason)
 	if sp.onRefused != nil {
-		sp.onRefused(Refusal{Host: host, Addr: addr, Reason: be.Reason, Time: time.Now()})
+		sp.onRefused(Refusal{Host: host, Addr: addr, Target: r.Host, Reason: be.Reason, Time: time.Now()})
 	}
 	msg := "Blocked by Tandem's egress policy: " + be.Reason
 	w.Header().Set("Cache-Control", "no-store")

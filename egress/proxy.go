@@ -16,6 +16,7 @@ import (
 type Refusal struct {
 	Host   string    // the host as requested
 	Addr   string    // the refused address, "" when the request itself was refused
+	Target string    // host:port as requested
 	Reason string    // human reason: "127.0.0.1 is a loopback address"
 	Time   time.Time // when
 }

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -258,7 +259,7 @@ func (s *Server) Serve(ctx context.Context) error {
 // egress policy refuses is told to that session's participants.
 func (s *Server) openTab(ctx context.Context, sessionID string, vp renderer.Viewport, nav func(string) (bool, string)) (proxy.Tab, error) {
 	proxyURL, release, err := s.egress.Session(sessionID, func(r egress.Refusal) {
-		if s.isSelf(r.Addr) {
+		if s.isSelf(r.Target) {
 			// The provider's page loading Tandem's own embed script: refused, and not
 			// worth telling anyone (the script stays hidden in a session's tab anyway).
 			return
@@ -281,15 +282,25 @@ func (s *Server) openTab(ctx context.Context, sessionID string, vp renderer.View
 	return tab, nil
 }
 
-// isSelf reports whether addr (ip:port) is this server's own listener.
-func (s *Server) isSelf(addr string) bool {
-	ap, err := netip.ParseAddrPort(addr)
+// isSelf reports whether target (host:port, as a page asked for it) is this server's own
+// listener.
+func (s *Server) isSelf(target string) bool {
+	host, port, err := net.SplitHostPort(target)
 	if err != nil {
 		return false
 	}
 	own := s.ln.Addr().(*net.TCPAddr).AddrPort()
-	return ap.Port() == own.Port() && (ap.Addr().Unmap() == own.Addr().Unmap() ||
-		own.Addr().IsUnspecified() && ap.Addr().Unmap().IsLoopback())
+	if port != strconv.Itoa(int(own.Port())) {
+		return false
+	}
+	if host == "localhost" {
+		return own.Addr().IsLoopback() || own.Addr().IsUnspecified()
+	}
+	ip, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	if err != nil {
+		return false
+	}
+	return ip.Unmap() == own.Addr().Unmap() || own.Addr().IsUnspecified() && ip.Unmap().IsLoopback()
 }
 
 // checkURL is the egress policy's verdict on a start URL, in proxy's terms.

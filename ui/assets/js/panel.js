@@ -29,7 +29,7 @@ export function renderPanel(v) {
     .map((p) => {
       const isMe = v.me && p.id === v.me.id;
       const inControl = st.controller === p.id;
-      const row = h('li', { class: `person${p.connected ? '' : ' is-away'}${inControl ? ' is-controller' : ''}`, 'data-id': p.id },
+      const row = h('li', { class: `person${p.connected || p.waiting ? '' : ' is-away'}${inControl ? ' is-controller' : ''}`, 'data-id': p.id },
         avatar(p),
         h('div', { class: 'person-main' },
           h('div', { class: 'person-name' },
@@ -40,7 +40,7 @@ export function renderPanel(v) {
             inControl
               ? h('span', { class: 'control-mark' }, h('span', { html: icons.hand }), h('span', { text: 'In control' }))
               : p.waiting
-                ? h('span', { class: 'presence waiting', text: 'Waiting for the host to allow' })
+                ? h('span', { class: 'presence waiting', text: 'Asks to see the page' })
                 : h('span', { class: `presence ${p.connected ? 'on' : 'off'}`, text: p.connected ? 'Connected' : 'Reconnecting…' }))),
         inControl && v.isHost && !isMe ? h('button', { class: 'btn btn-sm btn-ghost', type: 'button', onclick: () => v.onRevoke(), text: 'Revoke' }) : null,
         p.waiting && v.isHost ? h('div', { class: 'request-actions' },

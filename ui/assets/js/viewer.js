@@ -187,7 +187,6 @@ els.address.addEventListener('keydown', (e) => {
   }
 });
 
-let chipTimer = 0;
 
 function controlAction() {
   if (!app.me || app.ended) return { label: 'Request control', disabled: true };
@@ -239,13 +238,7 @@ function renderBar() {
     const text = inControl() ? 'You are in control' : ctrl ? `${ctrl.name} is in control` : 'Nobody is in control';
     els.chip.hidden = false;
     els.chip.style.setProperty('--c', ctrl ? ctrl.color : '#64748b');
-    if (els.chip.textContent !== text) {
-      // Say it when it changes, then step out of the way of the page.
-      els.chip.textContent = text;
-      els.chip.classList.remove('is-quiet');
-      clearTimeout(chipTimer);
-      chipTimer = setTimeout(() => els.chip.classList.add('is-quiet'), 5000);
-    }
+    if (els.chip.textContent !== text) els.chip.textContent = text;
   }
   if (inControl()) stage.style.setProperty('--me', app.me.color || '#4f46e5');
   renderMode();
