@@ -114,3 +114,9 @@ func notice(level, code, message string) noticeMsg {
 func errMsg(code, message string) errorMsg {
 	return errorMsg{Type: "error", Code: code, Message: message}
 }
+
+// stillMsg says the page has not changed since picture Seq (a keep-alive).
+type stillMsg struct {
+	Type string `json:"type"`
+	Seq  uint64 `json:"seq"`
+}

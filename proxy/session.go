@@ -140,6 +140,8 @@ type state struct {
 	idle         *time.Timer
 	gesture      gesture
 	ended        bool
+	lastFrameAt  time.Time // of the newest picture
+	lastStillAt  time.Time // of the newest "still" message
 }
 
 // gesture is what the controller holds down in the tab, from the input we injected.
@@ -297,6 +299,7 @@ func (s *Session) run() {
 		case <-tick.C:
 			s.flushPointers()
 			s.settle()
+			s.keepAlive()
 		case <-idle:
 			s.log.Info("session idle, ending")
 			s.finish("The session ended after a time with nobody in it.")
@@ -573,6 +576,10 @@ func (s *Session) Handle(id ParticipantID, conn Conn, m stream.ClientMessage) {
 }
 
 func (s *Session) onFrame(f renderer.Frame) {
+	if s.st.lastRaw == nil && preload(f) && s.now().Sub(s.createdAt) < preloadGrace {
+		return // the blank tab before the first page: never a viewer's first picture
+	}
+	s.st.lastFrameAt = s.now()
 	s.metrics.FramesProduced.Inc()
 	// The session numbers its frames itself: a recovered tab counts from 1 again, and
 	// viewers drop a frame whose number is not above the last one's.
@@ -591,6 +598,38 @@ func (s *Session) onFrame(f renderer.Frame) {
 			s.serve(aud, f)
 		}
 	}
+}
+
+// preload reports whether f may be a picture of the tab's blank document, from before its
+// first page: it shows no page's document. (The tab asks for a fresh picture once its
+// page has loaded, so a still page is not left without one.)
+func preload(f renderer.Frame) bool {
+	for _, d := range f.Documents {
+		if d != "" && d != "about:blank" {
+			return false
+		}
+	}
+	return true
+}
+
+// preloadGrace bounds how long pictures showing no page are held back at the start: the
+// document list of a tab that cannot tell its documents is never a reason for no picture.
+const preloadGrace = 5 * time.Second
+
+// stillEvery is how long a page may stay unchanged before viewers are told it is still
+// there: pictures come only when the page repaints, and a client cannot otherwise tell
+// a still page from a stalled stream.
+const stillEvery = 2 * time.Second
+
+// keepAlive tells every viewer, when no picture came for stillEvery, that the page is
+// still the one of picture seq.
+func (s *Session) keepAlive() {
+	now := s.now()
+	if now.Sub(s.st.lastFrameAt) < stillEvery || now.Sub(s.st.lastStillAt) < stillEvery || s.st.seq == 0 {
+		return
+	}
+	s.st.lastStillAt = now
+	s.broadcast(stillMsg{Type: "still", Seq: s.st.seq})
 }
 
 // firstFrame gives a joiner its audience's newest picture at once, and a picture of the

@@ -118,6 +118,14 @@ func (t *Tab) handle(s *loopState, ev any) {
 		if ev.FrameID == s.mainFrame {
 			s.cur.Loading = false
 			t.refreshHistory(s) // the title is known by now
+			// A page that does not change after it loads makes no further frame, and the
+			// last one may be from before it painted: unless a frame comes by itself
+			// first, the screencast is asked for the current picture.
+			t.stale.Store(true)
+			select {
+			case t.refresh <- struct{}{}:
+			default:
+			}
 		}
 	case *target.EventTargetCreated:
 		t.targetInfo(s, ev.TargetInfo)

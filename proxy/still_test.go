@@ -1,0 +1,47 @@
+package proxy_test
+
+import (
+	"bytes"
+	"image/jpeg"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/tandem-cobrowse/tandem/stream"
+)
+
+// TestStillPagesSayTheyAreStill: the first picture a viewer gets is the page, never the
+// blank tab from before it loaded; and a page that does not change is not silent: a
+// "still" message names the newest picture, so a client can tell a still page from a
+// stalled stream.
+func TestStillPagesSayTheyAreStill(t *testing.T) {
+	red := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`<!doctype html><title>Red</title><style>html,body{margin:0;height:100%;background:#d00}</style>`))
+	}))
+	t.Cleanup(red.Close)
+	h := newHarness(t)
+	s := h.create(red.URL)
+	first := make(chan []byte, 1)
+	c := h.join(s.ID, token(s.Links["host"]), "Hana")
+	c.mu.Lock()
+	c.onFrame = func(_ stream.FrameHeader, jpg []byte) {
+		select {
+		case first <- bytes.Clone(jpg):
+		default:
+		}
+	}
+	c.mu.Unlock()
+	img, err := jpeg.Decode(bytes.NewReader(<-first))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := img.Bounds()
+	r, g, bl, _ := img.At(b.Dx()/2, b.Dy()/2).RGBA()
+	if r>>8 < 150 || g>>8 > 80 || bl>>8 > 80 {
+		t.Fatalf("the first picture's middle is rgb(%d,%d,%d), not the page's red", r>>8, g>>8, bl>>8)
+	}
+	still := c.waitFor("still", nil)
+	if seq := uint64(still["seq"].(float64)); seq != c.lastFrame().Seq || seq == 0 {
+		t.Fatalf("still names picture %d; the newest is %d", seq, c.lastFrame().Seq)
+	}
+}
