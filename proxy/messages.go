@@ -58,6 +58,9 @@ type stateMsg struct {
 	Requests        []Request         `json:"requests"`
 	PendingTransfer *Transfer         `json:"pendingTransfer"`
 	Tabs            []tabInfo         `json:"tabs"`
+	// Audience, in a big session's state for guests, is how many are connected; the
+	// participants are then only the host, agents and who holds or asks for control.
+	Audience int `json:"audience,omitempty"`
 }
 
 type pointerMsg struct {

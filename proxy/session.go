@@ -140,6 +140,8 @@ type state struct {
 	idle         *time.Timer
 	gesture      gesture
 	ended        bool
+	stateDirty   bool // the state changed since it was last sent
+	stateSentAt  time.Time
 	lastFrameAt  time.Time // of the newest picture
 	lastStillAt  time.Time // of the newest "still" message
 }
@@ -299,6 +301,7 @@ func (s *Session) run() {
 		case <-tick.C:
 			s.flushPointers()
 			s.settle()
+			s.flushState()
 			s.keepAlive()
 		case <-idle:
 			s.log.Info("session idle, ending")
@@ -712,35 +715,88 @@ func (s *Session) broadcast(v any) {
 	}
 }
 
-// broadcastState tells everyone the session's state. A role the current page is hidden
-// from does not learn its address or title either.
+// broadcastState tells everyone the session's state, now if the last telling was a while
+// ago, otherwise with the next tick: a storm of joins or control changes costs one
+// message each per tick, not one per change.
 func (s *Session) broadcastState() {
 	if s.st.ended {
 		return
 	}
-	m := s.stateMsg()
-	full, err := json.Marshal(m)
-	if err != nil {
+	s.st.stateDirty = true
+	if s.now().Sub(s.st.stateSentAt) >= stateEvery {
+		s.flushState()
+	}
+}
+
+// stateEvery is the shortest time between two state messages.
+const stateEvery = 50 * time.Millisecond
+
+// fullListUpTo is the size up to which everyone gets every participant in state; in a
+// bigger session guests get the people who matter to them (the host, agents, who holds
+// or asks for control) and the audience's size, so a state message stays small.
+const fullListUpTo = 25
+
+// flushState sends the state if it changed since it was last sent. A role the current
+// page is hidden from does not learn its address or title either.
+func (s *Session) flushState() {
+	if !s.st.stateDirty || s.st.ended {
 		return
 	}
-	var masked []byte
+	s.st.stateDirty, s.st.stateSentAt = false, s.now()
+	m := s.stateMsg()
+	big := len(m.Participants) > fullListUpTo
+	var short stateMsg
+	if big {
+		short = m
+		short.Participants = nil
+		short.Audience = 0
+		for _, id := range s.st.order {
+			p := s.st.participants[id]
+			if p.conn != nil {
+				short.Audience++
+			}
+			if s.notable(p) {
+				short.Participants = append(short.Participants, s.info(p))
+			}
+		}
+	}
+	built := map[[2]bool][]byte{} // by (short, hidden)
 	for _, id := range s.st.order {
 		p := s.st.participants[id]
 		if p.conn == nil {
 			continue
 		}
-		if !s.pageHidden(s.rules.For(p.role)) {
-			_ = p.conn.SendText(full)
-			continue
+		key := [2]bool{big && !s.seesEveryone(p), s.pageHidden(s.rules.For(p.role))}
+		b, ok := built[key]
+		if !ok {
+			v := m
+			if key[0] {
+				v = short
+			}
+			if key[1] {
+				v.URL, v.Title = "", "Hidden page"
+				v.Tabs = []tabInfo{{ID: "t1", Title: v.Title, Active: true}}
+			}
+			var err error
+			if b, err = json.Marshal(v); err != nil {
+				return
+			}
+			built[key] = b
 		}
-		if masked == nil {
-			h := m
-			h.URL, h.Title = "", "Hidden page"
-			h.Tabs = []tabInfo{{ID: "t1", Title: h.Title, Active: true}}
-			masked, _ = json.Marshal(h)
-		}
-		_ = p.conn.SendText(masked)
+		_ = p.conn.SendText(b)
 	}
+}
+
+// notable is whether p is listed to everyone in a big session.
+func (s *Session) notable(p *participant) bool {
+	c := s.st.control
+	return p.role != RoleGuest || p.id == c.Controller || c.hasRequest(p.id) || (c.Pending != nil && c.Pending.To == p.id)
+}
+
+// seesEveryone is whether p gets the whole list in a big session: the host, support
+// staff and whoever holds control.
+func (s *Session) seesEveryone(p *participant) bool {
+	return p.role != RoleGuest || p.id == s.st.control.Controller
 }
 
 func (s *Session) stateMsg() stateMsg {

@@ -2,9 +2,11 @@ package proxy_test
 
 import (
 	"bytes"
+	"fmt"
 	"image/jpeg"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 
 	"github.com/tandem-cobrowse/tandem/stream"
@@ -43,5 +45,37 @@ func TestStillPagesSayTheyAreStill(t *testing.T) {
 	still := c.waitFor("still", nil)
 	if seq := uint64(still["seq"].(float64)); seq != c.lastFrame().Seq || seq == 0 {
 		t.Fatalf("still names picture %d; the newest is %d", seq, c.lastFrame().Seq)
+	}
+}
+
+// TestBigSessionsKeepStateSmall: past fullListUpTo participants, a guest's state lists
+// the people who matter (the host, who holds or asks for control) and the audience's
+// size; the host still gets everyone.
+func TestBigSessionsKeepStateSmall(t *testing.T) {
+	p := newProvider(t)
+	h := newHarness(t)
+	s := h.create(p.URL)
+	host := h.join(s.ID, token(s.Links["host"]), "Hana")
+	host.id()
+	var guests []*client
+	for i := range 30 {
+		g := h.dial(s.ID, map[string]any{"type": "hello", "token": token(s.Links["guest"]), "name": fmt.Sprintf("G%d", i)})
+		guests = append(guests, g)
+	}
+	host.state(func(m map[string]any) bool { return len(m["participants"].([]any)) == 31 })
+	last := guests[len(guests)-1]
+	last.id()
+	asker := guests[3]
+	askerID := asker.id()
+	asker.send(map[string]any{"type": "control", "action": "request"})
+	st := last.state(func(m map[string]any) bool {
+		return m["audience"] == float64(31) && len(m["requests"].([]any)) == 1
+	})
+	var names []string
+	for _, p := range st["participants"].([]any) {
+		names = append(names, p.(map[string]any)["id"].(string))
+	}
+	if len(names) != 2 || !slices.Contains(names, askerID) {
+		t.Fatalf("a guest's state in a big session lists %v", names)
 	}
 }

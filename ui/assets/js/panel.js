@@ -49,8 +49,13 @@ export function renderPanel(v) {
       return row;
     }));
   if (!people.length) list.append(h('li', { class: 'empty muted small', text: 'People appear here once you have joined.' }));
-  $('#people-total').textContent = people.length ? `· ${people.filter((p) => p.connected).length} online` : '';
-  const online = people.filter((p) => p.connected).length;
+  // In a big session a guest's state lists the people who matter and the audience's size.
+  const listed = people.filter((p) => p.connected).length;
+  const online = st.audience || listed;
+  if (st.audience && st.audience > listed) {
+    list.append(h('li', { class: 'empty muted small', text: `and ${st.audience - listed} more watching` }));
+  }
+  $('#people-total').textContent = people.length ? `· ${online} online` : '';
   $('#people-count').textContent = online ? String(online) : '';
   $('#panel-btn').setAttribute('aria-label', `Participants (${online} online)`);
 
