@@ -145,24 +145,28 @@ func TestControlNeedsTheHostsConsent(t *testing.T) {
 func TestStopSharingEndsEveryonesView(t *testing.T) {
 	p := newProvider(t)
 	h := newHarness(t)
-	s := h.createWith(p.URL, `{"agent":{"askToView":false}}`)
+	s := h.createWith(p.URL, `{"agent":{"askToView":false},"guest":{"askToView":true}}`)
 	host := h.join(s.ID, token(s.Links["host"]), "Hana")
 	host.id()
 	agent := h.join(s.ID, token(s.Links["agent"]), "Ada")
 	agent.id()
 	eventually(t, "the agent has a picture", func() bool { return agent.frames.Load() > 0 })
-	guest := h.join(s.ID, token(s.Links["guest"]), "Gus")
-	guest.id()
-	guest.send(map[string]any{"type": "stop_sharing"})
-	if e := guest.waitFor("error", nil); e["code"] != "forbidden" {
-		t.Fatalf("a guest stopping: %v", e)
+	agent.send(map[string]any{"type": "stop_sharing"})
+	if e := agent.waitFor("error", nil); e["code"] != "forbidden" {
+		t.Fatalf("an agent stopping: %v", e)
 	}
+	// Someone still waiting for the host's answer is told too.
+	waiting := h.join(s.ID, token(s.Links["guest"]), "Walt")
+	waiting.waitFor("waiting", nil)
 	host.send(map[string]any{"type": "stop_sharing"})
 	bye := agent.waitFor("bye", nil)
 	if bye["code"] != "session_ended" || bye["message"] != proxy.StopReason {
 		t.Fatalf("agent's bye: %v", bye)
 	}
 	<-agent.closed
+	if bye := waiting.waitFor("bye", nil); bye["code"] != "session_ended" {
+		t.Fatalf("the waiting participant's bye: %v", bye)
+	}
 	if status, _ := h.do("GET", "/api/v1/sessions/"+s.ID, token(s.Links["host"]), ""); status != http.StatusNotFound && status != http.StatusGone {
 		t.Fatalf("the session still answers: %d", status)
 	}

@@ -330,6 +330,9 @@ func (s *Session) finish(reason string) {
 		if p.conn != nil {
 			p.conn.Close(CloseSessionEnded, "session_ended", reason)
 		}
+		if p.waitConn != nil {
+			p.waitConn.Close(CloseSessionEnded, "session_ended", reason)
+		}
 	}
 	s.cancel()
 	if s.st.tab != nil {
