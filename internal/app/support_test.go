@@ -359,9 +359,10 @@ func TestVisitorAsksForHelp(t *testing.T) {
 	waitEmbed(t, visitor, "the visitor is told it is taking long", `/taking longer than usual/.test(root.textContent)`)
 	shot(t, visitor, "embed-help-waiting")
 
+	// The visitor's page: its address at once, its title once it has loaded.
 	must(t, console, "the request shows up in anna's queue", chromedp.WaitVisible(chromedp.CSS("#queue-list .req")))
 	if s := textOf(t, console, `document.querySelector('#queue-list .req').innerText`); !strings.Contains(s, "Sam") ||
-		!strings.Contains(s, "Which pack fits a 60 cm back?") || !strings.Contains(s, "Summit 45 Pack") {
+		!strings.Contains(s, "Which pack fits a 60 cm back?") || !strings.Contains(s, "summit-45-pack") {
 		t.Fatalf("the queue shows %q", s)
 	}
 	shot(t, console, "agent-console-queue")
