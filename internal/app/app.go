@@ -123,10 +123,14 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		if err != nil {
 			return fail(err)
 		}
-		demoOpts = demo.Options{TandemURL: s.URL(), SiteKey: pk, APIKey: key}
-		if cfg.PublicURL != "" {
-			demoOpts.TandemURL = strings.TrimRight(cfg.PublicURL, "/")
+		// The demo shop is a local trial: its pages and backend reach Tandem where it
+		// listens, whatever --public-url says.
+		own := s.ln.Addr().(*net.TCPAddr)
+		tandemURL := s.URL()
+		if own.IP.IsUnspecified() { // a wildcard listener is reached on loopback
+			tandemURL = "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(own.Port))
 		}
+		demoOpts = demo.Options{TandemURL: tandemURL, SiteKey: pk, APIKey: key}
 		s.demo = &http.Server{Handler: demo.Handler(logger.With("component", "demo"), demoOpts), ReadHeaderTimeout: 10 * time.Second}
 	}
 	cons, err := console.New(console.Params{
