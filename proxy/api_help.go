@@ -28,6 +28,9 @@ func (a *API) agent(c echo.Context) (Agent, error) {
 		return Agent{}, fmt.Errorf("%w: this server has no agent accounts", ErrUnauthorized)
 	}
 	ag, err := a.p.Agent(c.Request())
+	if errors.Is(err, ErrCSRF) {
+		return Agent{}, err
+	}
 	if err != nil {
 		return Agent{}, fmt.Errorf("%w: an agent's sign-in is required (the agent console, or Authorization: Bearer AGENT_TOKEN): %v", ErrUnauthorized, err)
 	}

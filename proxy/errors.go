@@ -39,3 +39,7 @@ var ErrConflict = errors.New("conflict")
 
 // ErrAlreadyAccepted means another agent accepted a help request first.
 var ErrAlreadyAccepted = errors.New("already accepted")
+
+// ErrCSRF means a request authenticated by an agent's cookie lacked the console's
+// security token: a page of another site may have sent it.
+var ErrCSRF = errors.New("the request lacks the agent console's security token (X-CSRF-Token); reload the console")

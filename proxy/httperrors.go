@@ -42,6 +42,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusUnsupportedMediaType, "unsupported_media_type"
 	case errors.Is(err, ErrHostNotAllowed):
 		return http.StatusMisdirectedRequest, "host_not_allowed"
+	case errors.Is(err, ErrCSRF):
+		return http.StatusForbidden, "csrf"
 	case errors.Is(err, ErrBadCode):
 		return http.StatusNotFound, "bad_code"
 	case errors.Is(err, ErrCodeUsed):

@@ -19,6 +19,9 @@ import (
 
 // testAgents signs agents in by a header, standing in for the console's cookie.
 func testAgents(r *http.Request) (proxy.Agent, error) {
+	if r.Header.Get("X-Test-CSRF") == "wrong" {
+		return proxy.Agent{}, proxy.ErrCSRF
+	}
 	name := r.Header.Get("X-Test-Agent")
 	if name == "" {
 		return proxy.Agent{}, errors.New("not signed in")
@@ -84,8 +87,13 @@ func TestJoinCodeAdmitsSignedInAgentsOnly(t *testing.T) {
 	}
 	host := h.join(s.ID, token(s.Links["host"]), "Hana")
 	host.id()
+	// A signed-in agent's cookie sent by another site's page, without the console's token.
+	status, out, _ := h.call("POST", "/api/v1/join", map[string]string{"X-Test-CSRF": "wrong"}, fmt.Sprintf(`{"code":%q}`, s.JoinCode))
+	if status != http.StatusForbidden || out["error"] != "csrf" {
+		t.Fatalf("a cross-site request: %d %v", status, out)
+	}
 
-	status, out := join("anna", s.JoinCode[:3]+" "+s.JoinCode[3:]) // as the visitor reads it out
+	status, out = join("anna", s.JoinCode[:3]+" "+s.JoinCode[3:]) // as the visitor reads it out
 	if status != 200 || out["id"] != s.ID {
 		t.Fatalf("redeem: %d %v", status, out)
 	}

@@ -67,6 +67,9 @@ func (c accountsForConsole) ByToken(token string) (console.Agent, error) {
 func agentOf(c *console.Console) func(r *http.Request) (proxy.Agent, error) {
 	return func(r *http.Request) (proxy.Agent, error) {
 		ag, err := c.Authenticate(r)
+		if errors.Is(err, console.ErrCSRF) {
+			return proxy.Agent{}, proxy.ErrCSRF
+		}
 		if err != nil {
 			return proxy.Agent{}, err
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/cookiejar"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -379,5 +380,50 @@ func TestVisitorAsksForHelp(t *testing.T) {
 		if !strings.Contains(audit.String(), want) {
 			t.Errorf("audit log lacks %s", want)
 		}
+	}
+}
+
+// TestConsoleRefusesCrossSiteRequests: an agent signed in to the console, whose cookie a
+// page of another site makes the browser send, cannot redeem codes or accept requests
+// without the console's own token; with it, the API answers as usual.
+func TestConsoleRefusesCrossSiteRequests(t *testing.T) {
+	chromiumOrSkip(t)
+	srv, _ := supportServer(t, app.Config{})
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	call := func(method, path string, hdr map[string]string, body string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL()+path, strings.NewReader(body))
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(res.Body).Decode(&out)
+		return res.StatusCode, out
+	}
+	if status, _ := call("GET", "/agent", nil, ""); status != 200 {
+		t.Fatalf("console page: %d", status)
+	}
+	_, lt := call("GET", "/api/v1/agent/login-token", nil, "")
+	status, me := call("POST", "/agent/sign-in", map[string]string{"Origin": srv.URL(), "Content-Type": "application/json",
+		"X-CSRF-Token": fmt.Sprint(lt["token"])}, fmt.Sprintf(`{"name":"anna","password":%q}`, annaPassword))
+	if status != 200 || me["csrfToken"] == nil {
+		t.Fatalf("sign-in: %d %v", status, me)
+	}
+	hdr := map[string]string{"Content-Type": "application/json", "Origin": "https://evil.example"}
+	if status, out := call("POST", "/api/v1/join", hdr, `{"code":"123456"}`); status != http.StatusForbidden || out["error"] != "csrf" {
+		t.Fatalf("join without the console's token: %d %v", status, out)
+	}
+	if status, out := call("POST", "/api/v1/help-requests/hr_x/accept", hdr, ``); status != http.StatusForbidden || out["error"] != "csrf" {
+		t.Fatalf("accept without the console's token: %d %v", status, out)
+	}
+	hdr["X-CSRF-Token"] = fmt.Sprint(me["csrfToken"])
+	if status, out := call("POST", "/api/v1/join", hdr, `{"code":"123456"}`); status != http.StatusNotFound || out["error"] != "bad_code" {
+		t.Fatalf("join with the console's token and a wrong code: %d %v", status, out)
 	}
 }
