@@ -166,16 +166,10 @@ func (a *API) create(c echo.Context) error {
 	}
 	// A form can post text/plain or urlencoded bodies cross-site without a preflight;
 	// application/json cannot be sent that way.
-	if err := requireJSON(r); err != nil {
-		return err
-	}
-	body, err := readBody(c)
+	var req createRequest
+	err := readJSON(c, &req)
 	if err != nil {
 		return err
-	}
-	var req createRequest
-	if err := decodeStrict(body, &req); err != nil {
-		return fmt.Errorf("%w: malformed JSON body: %v", ErrBadRequest, err)
 	}
 	if _, err := ValidateURL(req.URL); err != nil {
 		return err
@@ -263,16 +257,9 @@ func (a *API) consent(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := requireJSON(c.Request()); err != nil {
-		return err
-	}
-	body, err := readBody(c)
-	if err != nil {
-		return err
-	}
 	var req consentRequest
-	if err := decodeStrict(body, &req); err != nil {
-		return fmt.Errorf("%w: malformed JSON body: %v", ErrBadRequest, err)
+	if err := readJSON(c, &req); err != nil {
+		return err
 	}
 	if req.Allow == nil || req.Participant == "" {
 		return fmt.Errorf("%w: participant and allow (true or false) are required", ErrBadRequest)
@@ -364,6 +351,22 @@ func (a *API) GuardHost(next echo.HandlerFunc) echo.HandlerFunc {
 		a.log.Info("request for a foreign host refused", "host", r.Host, "path", r.URL.Path, "remote", r.RemoteAddr)
 		return fmt.Errorf("%w: this server does not answer for %q (set --public-url to the name it is reached by)", ErrHostNotAllowed, r.Host)
 	}
+}
+
+// readJSON decodes the request's body, which must be application/json, into v, refusing
+// unknown fields.
+func readJSON(c echo.Context, v any) error {
+	if err := requireJSON(c.Request()); err != nil {
+		return err
+	}
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	if err := decodeStrict(body, v); err != nil {
+		return fmt.Errorf("%w: malformed JSON body: %v", ErrBadRequest, err)
+	}
+	return nil
 }
 
 // requireJSON accepts only an application/json body.

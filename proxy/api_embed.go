@@ -42,16 +42,9 @@ func (a *API) embedCreate(c echo.Context) error {
 	if a.p.Sites == nil {
 		return fmt.Errorf("%w: this server has no sites", ErrSiteRefused)
 	}
-	if err := requireJSON(r); err != nil {
-		return err
-	}
-	body, err := readBody(c)
-	if err != nil {
-		return err
-	}
 	var req embedCreateRequest
-	if err := decodeStrict(body, &req); err != nil {
-		return fmt.Errorf("%w: malformed JSON body: %v", ErrBadRequest, err)
+	if err := readJSON(c, &req); err != nil {
+		return err
 	}
 	site, ok := a.p.Sites.ByPublishableKey(req.Site)
 	if !ok {

@@ -49,16 +49,9 @@ func (a *API) join(c echo.Context) error {
 		return err
 	}
 	r := c.Request()
-	if err := requireJSON(r); err != nil {
-		return err
-	}
-	body, err := readBody(c)
-	if err != nil {
-		return err
-	}
 	var req joinRequest
-	if err := decodeStrict(body, &req); err != nil {
-		return fmt.Errorf("%w: malformed JSON body: %v", ErrBadRequest, err)
+	if err := readJSON(c, &req); err != nil {
+		return err
 	}
 	code := strings.Join(strings.Fields(req.Code), "") // "123 456" as shown to the visitor
 	if len(code) != codeDigits || strings.Trim(code, "0123456789") != "" {
@@ -92,16 +85,9 @@ func (a *API) helpCreate(c echo.Context) error {
 		return ErrNoHelp
 	}
 	r := c.Request()
-	if err := requireJSON(r); err != nil {
-		return err
-	}
-	body, err := readBody(c)
-	if err != nil {
-		return err
-	}
 	var req helpCreateRequest
-	if err := decodeStrict(body, &req); err != nil {
-		return fmt.Errorf("%w: malformed JSON body: %v", ErrBadRequest, err)
+	if err := readJSON(c, &req); err != nil {
+		return err
 	}
 	name, topic := cleanText(req.Name, 60), cleanText(req.Topic, 200)
 	if name == "" {
