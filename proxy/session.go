@@ -582,7 +582,7 @@ func (s *Session) Handle(id ParticipantID, conn Conn, m stream.ClientMessage) {
 }
 
 func (s *Session) onFrame(f renderer.Frame) {
-	if s.st.lastRaw == nil && preload(f) && s.now().Sub(s.createdAt) < preloadGrace {
+	if s.st.lastRaw == nil && (!f.Painted || preload(f)) && s.now().Sub(s.createdAt) < preloadGrace {
 		return // the blank tab before the first page: never a viewer's first picture
 	}
 	s.st.lastFrameAt = s.now()
@@ -619,7 +619,8 @@ func preload(f renderer.Frame) bool {
 }
 
 // preloadGrace bounds how long pictures showing no page are held back at the start: the
-// document list of a tab that cannot tell its documents is never a reason for no picture.
+// document list of a tab that cannot tell its documents, or a page that never says it
+// painted, is never a reason for no picture.
 const preloadGrace = 5 * time.Second
 
 // stillEvery is how long a page may stay unchanged before viewers are told it is still

@@ -27,6 +27,11 @@ type documents struct {
 	targets map[target.ID]bool
 	gone    []goneDocument
 	now     func() time.Time
+	// painted is whether the main frame's document has painted, or settled without
+	// painting anything: a picture from before that shows the blank tab, not the page.
+	painted bool
+	// onPainted is called (from the read loop; it must not block) when it becomes so.
+	onPainted func()
 }
 
 type goneDocument struct {
@@ -62,6 +67,19 @@ func (d *documents) observe(ev any) {
 		d.set("f:"+string(ev.Frame.ID), u)
 	case *page.EventNavigatedWithinDocument:
 		d.set("f:"+string(ev.FrameID), ev.URL)
+	case *page.EventLifecycleEvent:
+		if string(ev.FrameID) != string(d.tab) {
+			return
+		}
+		switch ev.Name {
+		case "init": // a new document: it has painted nothing yet
+			d.painted = false
+		case "firstPaint", "firstContentfulPaint", "networkAlmostIdle":
+			if !d.painted && d.onPainted != nil {
+				d.onPainted()
+			}
+			d.painted = true
+		}
 	case *page.EventFrameDetached:
 		d.set("f:"+string(ev.FrameID), "")
 	case *target.EventTargetCreated:
@@ -106,8 +124,9 @@ func (d *documents) set(id, u string) {
 	d.current[id] = u
 }
 
-// snapshot lists the documents that may be in a picture arriving now.
-func (d *documents) snapshot() []string {
+// snapshot lists the documents that may be in a picture arriving now, and whether the
+// page had painted.
+func (d *documents) snapshot() ([]string, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	now := d.now()
@@ -120,5 +139,5 @@ func (d *documents) snapshot() []string {
 		out = append(out, g.url)
 	}
 	slices.Sort(out)
-	return slices.Compact(out)
+	return slices.Compact(out), d.painted
 }

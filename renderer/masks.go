@@ -95,15 +95,16 @@ type maskReport struct {
 
 // maskSnap is what the tracker knew when a screencast frame arrived.
 type maskSnap struct {
-	sels   []string
-	cfg    uint64
-	doc    string   // the document whose reports judge the frame; "" if none yet
-	need   uint64   // the poke a report after the frame echoes
-	prev   float64  // the previous frame's timestamp, seconds since the epoch; 0 if none
-	delay  float64  // ms the previous frame arrived after its timestamp
-	docs   []string // the documents shown, from documents.snapshot
-	paired bool     // this snapshot is the frame's own (docs can be trusted)
-	stamp  float64  // the frame's timestamp, to check the pairing
+	sels    []string
+	cfg     uint64
+	doc     string   // the document whose reports judge the frame; "" if none yet
+	need    uint64   // the poke a report after the frame echoes
+	prev    float64  // the previous frame's timestamp, seconds since the epoch; 0 if none
+	delay   float64  // ms the previous frame arrived after its timestamp
+	docs    []string // the documents shown, from documents.snapshot
+	paired  bool     // this snapshot is the frame's own (docs can be trusted)
+	painted bool     // the page had painted when the frame arrived
+	stamp   float64  // the frame's timestamp, to check the pairing
 }
 
 // maskTracker follows the reports of masks.js. Its writer is chromedp's read
@@ -131,7 +132,7 @@ type maskTracker struct {
 	changed   chan struct{} // closed and replaced at every report and navigation
 
 	onKnown func() // told of every OK report; must not block
-	docsNow func() []string
+	docsNow func() ([]string, bool)
 
 	setMu    sync.Mutex // serialises SetMaskSelectors
 	scriptID page.ScriptIdentifier
@@ -261,7 +262,7 @@ func (m *maskTracker) snap(ev *page.EventScreencastFrame) {
 	m.lastStamp = s.stamp
 	m.lastDelay = max(0, float64(now().UnixMicro())/1000-s.stamp*1000)
 	if m.docsNow != nil {
-		s.docs = m.docsNow()
+		s.docs, s.painted = m.docsNow()
 	}
 	if m.cfg > 0 && !m.navigated && len(m.hist) > 0 {
 		newest := m.hist[len(m.hist)-1]

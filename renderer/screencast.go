@@ -55,6 +55,7 @@ func (t *Tab) screencast(frames iter.Seq2[page.EventScreencastFrame, error]) {
 			Documents: snap.docs,
 			// The page's own document must be among them, or the pairing went wrong.
 			DocumentsKnown: snap.paired && len(snap.docs) > 0,
+			Painted:        snap.painted,
 		}
 		if snap.need > 0 {
 			f.masks = &pendingMasks{done: make(chan struct{}), gone: t.ctx.Done()}
@@ -65,7 +66,7 @@ func (t *Tab) screencast(frames iter.Seq2[page.EventScreencastFrame, error]) {
 				t.frameWithheld(true)
 			}
 		} else {
-			t.frameWithheld(t.masks.configured())
+			t.frameWithheld(t.masks.configured() || !f.Painted)
 		}
 		if f.Width > 0 && f.Height > 0 {
 			t.geom.Store(&geometry{f.Width, f.Height})
@@ -99,7 +100,7 @@ func (t *Tab) settler() {
 			reports := t.masks.settle(t.ctx, job.snap)
 			job.p.state = maskState(job.snap.sels, reports, job.meta)
 			close(job.p.done)
-			t.frameWithheld(!job.p.state.Known)
+			t.frameWithheld(!job.p.state.Known || !job.snap.painted)
 		}
 	}
 }

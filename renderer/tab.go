@@ -42,22 +42,23 @@ type Tab struct {
 
 	// geom is the CSS size input coordinates map to: the newest frame's,
 	// or the viewport's before any frame.
-	geom      atomic.Pointer[geometry]
-	hadFrame  atomic.Bool
-	vpMu      sync.Mutex // serialises viewport changes and screencast restarts
-	vp        Viewport
-	frameSeq  atomic.Uint64
-	inputMu   sync.Mutex // serialises input, guards held
-	held      heldInput
-	dialogSeq atomic.Uint64
-	masks     maskTracker // see masks.go
-	docs      *documents  // see documents.go
-	dom       domCapture  // see domcapture.go
-	maskWork  maskWork    // the tracker's pokes and scans (maskworld.go)
-	world     maskWorldState
-	stale     atomic.Bool    // the newest frame's mask boxes were unknown (refresh.go)
-	refresh   chan struct{}  // asks the refresher for a fresh frame
-	settling  chan settleJob // frames whose mask boxes the settler settles
+	geom       atomic.Pointer[geometry]
+	hadFrame   atomic.Bool
+	vpMu       sync.Mutex // serialises viewport changes and screencast restarts
+	vp         Viewport
+	frameSeq   atomic.Uint64
+	inputMu    sync.Mutex // serialises input, guards held
+	held       heldInput
+	dialogSeq  atomic.Uint64
+	masks      maskTracker // see masks.go
+	docs       *documents  // see documents.go
+	dom        domCapture  // see domcapture.go
+	maskWork   maskWork    // the tracker's pokes and scans (maskworld.go)
+	world      maskWorldState
+	stale      atomic.Bool    // the newest frame's mask boxes were unknown (refresh.go)
+	refresh    chan struct{}  // asks the refresher for a fresh frame
+	refreshNow chan struct{}  // the same, without the pause: the page has just painted
+	settling   chan settleJob // frames whose mask boxes the settler settles
 
 	// Handoff (handoff.go): headers for the provider's origin, read by the fetch handler,
 	// and the storage-seeding script until every origin is seeded.
@@ -90,20 +91,22 @@ func (b *Browser) newTab(ctx context.Context, vp Viewport, cfg Config, opts ...T
 		return nil, err
 	}
 	t := &Tab{
-		cfg:      cfg,
-		log:      b.log,
-		cb:       inst.cb,
-		frames:   make(chan Frame, 1),
-		refresh:  make(chan struct{}, 1),
-		settling: make(chan settleJob, 64),
-		events:   make(chan Event, eventBuffer),
-		done:     make(chan struct{}),
-		q:        newQueue(),
-		vp:       vp.clamp(),
+		cfg:        cfg,
+		log:        b.log,
+		cb:         inst.cb,
+		frames:     make(chan Frame, 1),
+		refresh:    make(chan struct{}, 1),
+		refreshNow: make(chan struct{}, 1),
+		settling:   make(chan settleJob, 64),
+		events:     make(chan Event, eventBuffer),
+		done:       make(chan struct{}),
+		q:          newQueue(),
+		vp:         vp.clamp(),
 	}
 	t.geom.Store(&geometry{float64(t.vp.Width), float64(t.vp.Height)})
 	t.masks.onKnown = t.masksKnown
 	t.docs = newDocuments("", "")
+	t.docs.onPainted = t.pagePainted
 	t.dom.out = make(chan DOMMessage, 256)
 	t.masks.docsNow = t.docs.snapshot
 	t.maskWork.wake = make(chan struct{}, 1)
@@ -179,6 +182,10 @@ func (t *Tab) setup(ctx context.Context, o tabOptions) error {
 	}
 	if err := t.applyViewport(cctx, t.vp); err != nil {
 		return err
+	}
+	// Lifecycle events tell when a page has painted (documents.go).
+	if _, err := cdp.Call(cctx, t.target, page.SetLifecycleEventsEnabled, page.SetLifecycleEventsEnabledParams{Enabled: true}); err != nil {
+		return t.wrapErr(page.SetLifecycleEventsEnabled.Method, err)
 	}
 	if err := t.watchTitle(cctx); err != nil {
 		return err

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"image/jpeg"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -478,4 +480,32 @@ dst.addEventListener('drop', (e) => { e.preventDefault(); document.title = 'drop
 	waitJS(t, tab, `+document.getElementById('r').value > 90`, true)
 	drag(70, 400, 330) // the card onto the drop zone
 	waitJS(t, tab, `document.title`, "dropped:card")
+}
+
+// TestFramesSayWhenThePageHasPainted: the frames from between a page's arrival and its
+// first paint show a blank tab; they are marked unpainted, and a painted picture of a
+// page that then stays still follows by itself.
+func TestFramesSayWhenThePageHasPainted(t *testing.T) {
+	tab := newTestTab(t, Viewport{Width: 320, Height: 240, DPR: 1})
+	srv := servePage(t, `<!doctype html><style>html,body{margin:0;height:100%;background:#d00}</style>`, nil)
+	go tab.Navigate(testCtx(t), srv.URL+"/")
+	for {
+		select {
+		case f := <-tab.Frames():
+			if !f.Painted || !slices.Contains(f.Documents, srv.URL+"/") {
+				continue
+			}
+			img, err := jpeg.Decode(bytes.NewReader(f.JPEG))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, g, b, _ := img.At(160, 120).RGBA()
+			if r>>8 < 150 || g>>8 > 80 || b>>8 > 80 {
+				t.Fatalf("the first painted picture's middle is rgb(%d,%d,%d), not the page's red", r>>8, g>>8, b>>8)
+			}
+			return
+		case <-testCtx(t).Done():
+			t.Fatal("no painted picture of a still page")
+		}
+	}
 }

@@ -38,6 +38,11 @@ type Frame struct {
 	// matching.
 	Documents      []string
 	DocumentsKnown bool
+	// Painted is whether the page's document had painted (or settled with nothing to
+	// paint) when the frame arrived. A tab's first pictures of a page can be blank, from
+	// between the page's arrival and its first paint; the tab asks for a fresh picture
+	// once it has painted.
+	Painted bool
 }
 
 // MouseInput is a mouse event at normalised coordinates of the newest frame.
