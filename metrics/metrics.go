@@ -24,6 +24,7 @@ type Metrics struct {
 	EgressRefused      prometheus.Counter
 	NavigationsBlocked prometheus.Counter
 	CrashesRecovered   prometheus.Counter
+	WarmTabTakes       *prometheus.CounterVec // session tabs, by how they came: warm|cold
 
 	gatherer prometheus.Gatherer
 }
@@ -59,10 +60,12 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help: "Navigations refused by a session's navigation rules."}),
 		CrashesRecovered: prometheus.NewCounter(prometheus.CounterOpts{Name: "tandem_crashes_recovered_total",
 			Help: "Tabs that crashed or hung and were recovered."}),
+		WarmTabTakes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tandem_session_tabs_total",
+			Help: "Tabs opened for sessions, by whether one was ready (warm) or made when asked (cold)."}, []string{"source"}),
 	}
 	for _, c := range []prometheus.Collector{m.Sessions, m.Participants, m.FramesProduced, m.FramesDelivered,
 		m.FramesSkipped, m.FramesMasked, m.FramesWithheld, m.MaskPaintSeconds, m.InputAccepted, m.InputRefused,
-		m.EgressRefused, m.NavigationsBlocked, m.CrashesRecovered} {
+		m.EgressRefused, m.NavigationsBlocked, m.CrashesRecovered, m.WarmTabTakes} {
 		f(c)
 	}
 	if g, ok := reg.(prometheus.Gatherer); ok {

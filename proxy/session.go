@@ -25,6 +25,9 @@ type Conn interface {
 	SendFrame(f *stream.Frame)
 	Send(v any) error
 	SendText(b []byte) error
+	// SendLatest sends a message that the next one makes obsolete (state): a slow client
+	// skips to the newest, and is not closed for it.
+	SendLatest(b []byte)
 	Close(code int, byeCode, message string)
 }
 
@@ -787,7 +790,7 @@ func (s *Session) flushState() {
 			}
 			built[key] = b
 		}
-		_ = p.conn.SendText(b)
+		p.conn.SendLatest(b)
 	}
 }
 

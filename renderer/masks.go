@@ -510,6 +510,12 @@ func (t *Tab) SetMaskSelectors(ctx context.Context, selectors []string) error {
 	return nil
 }
 
+// Prepare readies a tab that waits for its session: the tracker's isolated world is made
+// and its scripts compiled, so a session's SetMaskSelectors does not pay for them.
+func (t *Tab) Prepare(ctx context.Context) error {
+	return t.checkSelectors(ctx, []string{"*"})
+}
+
 // checkSelectors parses each selector in the tracker's isolated world, where
 // the page cannot have replaced querySelector.
 func (t *Tab) checkSelectors(ctx context.Context, sels []string) error {

@@ -22,6 +22,11 @@ type Conn struct {
 	queue      chan []byte           // text messages, drained by the writer
 	frame      atomic.Pointer[Frame] // newest-wins slot
 	frameReady chan struct{}         // capacity 1: "the slot may hold a frame"
+	// latest is a newest-wins slot for a text message that a later one makes obsolete
+	// (the session's state): a client slow to read it skips to the newest, and is never
+	// closed for it.
+	latest      atomic.Pointer[[]byte]
+	latestReady chan struct{}
 
 	readMu sync.Mutex // one reader at a time: ReadHello, Run's reader, the idle closer
 
@@ -45,14 +50,15 @@ func newConn(ws *websocket.Conn, opts Options, remote string) *Conn {
 	ws.SetReadLimit(opts.ReadLimit)
 	ws.EnableWriteCompression(false)
 	return &Conn{
-		ws:         ws,
-		opts:       opts,
-		log:        opts.Logger.With("remote", remote),
-		remote:     remote,
-		queue:      make(chan []byte, opts.QueueSize),
-		frameReady: make(chan struct{}, 1),
-		closing:    make(chan struct{}),
-		done:       make(chan struct{}),
+		ws:          ws,
+		opts:        opts,
+		log:         opts.Logger.With("remote", remote),
+		remote:      remote,
+		queue:       make(chan []byte, opts.QueueSize),
+		frameReady:  make(chan struct{}, 1),
+		latestReady: make(chan struct{}, 1),
+		closing:     make(chan struct{}),
+		done:        make(chan struct{}),
 	}
 }
 
@@ -77,6 +83,21 @@ func (c *Conn) SendFrame(f *Frame) {
 	}
 }
 
+// SendLatest puts b, a text message that the next one makes obsolete, in the connection's
+// newest-wins text slot: it is written after the text messages queued before it, unless
+// a newer one replaces it first. It never blocks and never closes the connection itself;
+// b must not be changed afterwards.
+func (c *Conn) SendLatest(b []byte) {
+	if c.isClosing() {
+		return
+	}
+	c.latest.Store(&b)
+	select {
+	case c.latestReady <- struct{}{}:
+	default:
+	}
+}
+
 // Send JSON-encodes v and queues it with SendText.
 func (c *Conn) Send(v any) error {
 	b, err := json.Marshal(v)
@@ -93,11 +114,26 @@ func (c *Conn) SendText(b []byte) error {
 	if c.isClosing() {
 		return ErrClosed
 	}
+	// A message in the newest-wins slot was sent before b: it goes first.
+	if l := c.latest.Swap(nil); l != nil && !c.enqueue(*l) {
+		return c.tooSlow()
+	}
+	if c.enqueue(b) {
+		return nil
+	}
+	return c.tooSlow()
+}
+
+func (c *Conn) enqueue(b []byte) bool {
 	select {
 	case c.queue <- b:
-		return nil
+		return true
 	default:
+		return false
 	}
+}
+
+func (c *Conn) tooSlow() error {
 	c.log.Info("websocket client too slow", "queued", len(c.queue))
 	c.Close(CloseTooSlow, "too_slow", "Your connection did not keep up with the session.")
 	return ErrQueueFull

@@ -217,3 +217,46 @@ func TestConcurrentSenders(t *testing.T) {
 		seen[k] = true
 	}
 }
+
+// TestLatestNeverOverflows: a client that stops reading is never closed for messages sent
+// with SendLatest; when it reads again it gets the newest, after what was queued before.
+func TestLatestNeverOverflows(t *testing.T) {
+	h := newHarness(t, Options{QueueSize: 4, WriteTimeout: time.Minute})
+	ws, c := h.dial(nil)
+	shrinkBuffers(t, c, ws)
+	run(context.Background(), c)
+	if err := c.Send(map[string]string{"type": "ready"}); err != nil {
+		t.Fatal(err)
+	}
+	if m := readJSON(t, ws); m["type"] != "ready" {
+		t.Fatalf("got %v", m)
+	}
+	const n = 10_000
+	pad := strings.Repeat("x", 8<<10)
+	for i := range n {
+		c.SendLatest([]byte(fmt.Sprintf(`{"type":"state","n":%d,"pad":%q}`, i, pad)))
+	}
+	// Queued after the newest state: it must arrive after it, and it fits the queue.
+	if err := c.Send(map[string]string{"type": "after"}); err != nil {
+		t.Fatalf("a queued message after %d states: %v", n, err)
+	}
+	_ = ws.SetReadDeadline(time.Now().Add(wait))
+	last := -1
+	for {
+		m := readJSON(t, ws)
+		if m["type"] == "after" {
+			break
+		}
+		if m["type"] != "state" {
+			t.Fatalf("got %v", m["type"])
+		}
+		k := int(m["n"].(float64))
+		if k <= last {
+			t.Fatalf("state %d after %d", k, last)
+		}
+		last = k
+	}
+	if last != n-1 {
+		t.Fatalf("the last state read before the later message is %d, want the newest %d", last, n-1)
+	}
+}

@@ -34,6 +34,15 @@ func (c *Conn) writeLoop(ctx context.Context, readerDone <-chan struct{}) {
 			if !c.write(c.writeText(b, c.deadline())) {
 				return
 			}
+		case <-c.latestReady:
+			if !c.write(c.flushQueue(time.Time{})) {
+				return
+			}
+			if b := c.latest.Swap(nil); b != nil && !c.isClosing() {
+				if !c.write(c.writeText(*b, c.deadline())) {
+					return
+				}
+			}
 		case <-c.frameReady:
 			if !c.write(c.flushQueue(time.Time{})) {
 				return

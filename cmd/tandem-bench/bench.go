@@ -25,6 +25,8 @@ type bench struct {
 	api  *api
 	demo string // demo site base URL, ending in /
 	say  func(format string, args ...any)
+	// warmReady is how many tabs the server has ready for new sessions.
+	warmReady func() int
 }
 
 func (b *bench) run(ctx context.Context) (report, error) {
@@ -83,7 +85,12 @@ func (b *bench) run(ctx context.Context) (report, error) {
 	}
 
 	b.say("timing the first frame of %d fresh sessions", b.o.FreshSessions)
+	r.WarmTabs = b.o.WarmTabs
 	for i := range b.o.FreshSessions {
+		// Sessions arrive one at a time, as they do: the pool is refilled between them.
+		if err := b.waitWarm(ctx); err != nil {
+			return r, err
+		}
 		t, err := b.firstFrame(ctx, r.Page, i)
 		if err != nil {
 			return r, err
@@ -277,6 +284,22 @@ func (b *bench) window(ctx context.Context, host *client, viewers []*client, r *
 	r.ServerCPU = 100 * (u1.SelfCPU - u0.SelfCPU).Seconds() / cpuSpan
 	r.ChromeCPU = 100 * (u1.ChromeCPU - u0.ChromeCPU).Seconds() / cpuSpan
 	r.Usage = u1
+	return nil
+}
+
+// waitWarm waits until the server's warm tabs are all ready again.
+func (b *bench) waitWarm(ctx context.Context) error {
+	deadline := time.Now().Add(firstFrameTimeout)
+	for b.warmReady() < b.o.WarmTabs {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w: %d of %d warm tabs ready after %s", ErrServer, b.warmReady(), b.o.WarmTabs, firstFrameTimeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 	return nil
 }
 

@@ -39,6 +39,7 @@ type options struct {
 	Masked        bool
 	PageViewers   int
 	PagePage      string
+	WarmTabs      int
 }
 
 // errTargets is returned with -strict when a target is missed.
@@ -61,6 +62,7 @@ func main() {
 	flag.BoolVar(&o.Masked, "masked", true, "compare the frames of the masked (guest) and unmasked (host) audiences")
 	flag.IntVar(&o.PageViewers, "page-viewers", 100, "Page-mode (DOM) viewers of the Page-mode phase; 0 skips it")
 	flag.StringVar(&o.PagePage, "page-page", "animated", "demo page of the Page-mode phase (a clock changes its text every frame)")
+	flag.IntVar(&o.WarmTabs, "warm-tabs", 2, "tabs the server keeps ready for new sessions (0: each opened when asked)")
 	flag.Parse()
 	if err := o.validate(); err != nil {
 		fmt.Fprintln(os.Stderr, "tandem-bench:", err)
@@ -90,6 +92,8 @@ func (o options) validate() error {
 		return errors.New("-page-viewers must not be negative")
 	case o.Samples < 1:
 		return errors.New("-samples must be at least 1")
+	case o.WarmTabs < 0:
+		return errors.New("-warm-tabs must not be negative")
 	case o.FreshSessions < 1:
 		return errors.New("-fresh-sessions must be at least 1")
 	case o.ExtraSessions < 1:
@@ -124,6 +128,7 @@ func run(ctx context.Context, o options, out, progress io.Writer) (err error) {
 		Addr:   "127.0.0.1:0", DemoAddr: "127.0.0.1:0", Chromium: o.Chromium,
 		NoSandbox: os.Geteuid() == 0, MaxSessions: maxSessions, IdleTimeout: time.Minute,
 		JPEGQuality: 80, DialogTimeout: 30 * time.Second, CallTimeout: 10 * time.Second,
+		WarmTabs: o.WarmTabs,
 	}, logger)
 	if err != nil {
 		cancel()
@@ -146,7 +151,7 @@ func run(ctx context.Context, o options, out, progress io.Writer) (err error) {
 		}
 	}()
 
-	b := &bench{o: o, api: newAPI(srv.URL()), demo: srv.DemoURL(), say: say}
+	b := &bench{o: o, api: newAPI(srv.URL()), demo: srv.DemoURL(), say: say, warmReady: srv.WarmTabsReady}
 	if err := b.api.waitHealthy(ctx, 30*time.Second); err != nil {
 		return err
 	}

@@ -28,6 +28,7 @@ type config struct {
 	NoSandbox      bool
 	DemoAddr       string
 	MaxSessions    int
+	WarmTabs       int
 	IdleTimeout    time.Duration
 	JPEGQuality    int
 	DialogTimeout  time.Duration
@@ -100,6 +101,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	boolean(&c.NoSandbox, "no-sandbox", "TANDEM_NO_SANDBOX", os.Geteuid() == 0, "run Chromium without its sandbox (needed as root; default true only when running as root)")
 	str(&c.DemoAddr, "demo-addr", "TANDEM_DEMO_ADDR", "127.0.0.1:8081", "address of the bundled demo provider site (empty disables it)")
 	integer(&c.MaxSessions, "max-sessions", "TANDEM_MAX_SESSIONS", 20, "most sessions at once; more answer 429")
+	integer(&c.WarmTabs, "warm-tabs", "TANDEM_WARM_TABS", 2, "tabs kept ready (each in its own fresh browser context) so new sessions start at once; 0 opens each when asked")
 	duration(&c.IdleTimeout, "idle-timeout", "TANDEM_IDLE_TIMEOUT", 5*time.Minute, "a session with nobody connected ends after this")
 	integer(&c.JPEGQuality, "jpeg-quality", "TANDEM_JPEG_QUALITY", 80, "JPEG quality of screencast frames, 1-100")
 	duration(&c.DialogTimeout, "dialog-timeout", "TANDEM_DIALOG_TIMEOUT", 30*time.Second, "an unanswered JavaScript dialog is dismissed after this")
@@ -132,6 +134,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 }
 
 func (c config) validate() error {
+	if c.WarmTabs < 0 || c.WarmTabs > 32 {
+		return fmt.Errorf("--warm-tabs must be between 0 and 32")
+	}
 	if c.MaxSessions < 1 {
 		return fmt.Errorf("--max-sessions must be at least 1")
 	}
@@ -216,6 +221,7 @@ func (c config) app() app.Config {
 		DemoAddr: c.DemoAddr, MaxSessions: c.MaxSessions, IdleTimeout: c.IdleTimeout, JPEGQuality: c.JPEGQuality,
 		DialogTimeout: c.DialogTimeout, CallTimeout: c.CallTimeout, AllowedOrigins: c.origins(),
 		AllowHosts: c.allowHosts(), DBPath: c.DBPath, HelpPatience: c.HelpPatience, OIDC: c.oidc(),
+		WarmTabs: c.WarmTabs,
 	}
 }
 

@@ -66,7 +66,7 @@ func TestHelpListsEveryOptionWithItsVariable(t *testing.T) {
 	if !errors.Is(err, errHelp) {
 		t.Fatalf("err = %v", err)
 	}
-	for _, name := range []string{"addr", "public-url", "api-key", "chromium", "no-sandbox", "demo-addr", "max-sessions",
+	for _, name := range []string{"addr", "public-url", "api-key", "chromium", "no-sandbox", "demo-addr", "max-sessions", "warm-tabs",
 		"idle-timeout", "jpeg-quality", "audit-log", "dialog-timeout", "call-timeout", "allowed-origins", "allow-hosts", "log-level", "log-format"} {
 		if !strings.Contains(out.String(), "-"+name) {
 			t.Errorf("--help does not list --%s", name)

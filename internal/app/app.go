@@ -26,6 +26,7 @@ import (
 	"github.com/tandem-cobrowse/tandem/demo"
 	"github.com/tandem-cobrowse/tandem/egress"
 	"github.com/tandem-cobrowse/tandem/help"
+	"github.com/tandem-cobrowse/tandem/internal/warm"
 	"github.com/tandem-cobrowse/tandem/internal/webguard"
 	"github.com/tandem-cobrowse/tandem/metrics"
 	"github.com/tandem-cobrowse/tandem/proxy"
@@ -62,6 +63,8 @@ type Config struct {
 	HelpPatience time.Duration
 	// OIDC turns on agents' single sign-on; nil leaves it off.
 	OIDC *console.OIDCConfig
+	// WarmTabs is how many tabs are kept ready for new sessions; 0 opens each when asked.
+	WarmTabs int
 }
 
 // Server is the whole of Tandem wired together: Chromium, sessions, API, UI, demo site.
@@ -75,8 +78,11 @@ type Server struct {
 	metrics  *metrics.Metrics
 	egress   *egress.Proxy
 	echo     *echo.Echo
-	demo     *http.Server
-	ln, dln  net.Listener
+	// warm holds tabs made ahead for new sessions (warmtabs.go).
+	warm         *warm.Pool[*warmTab]
+	warmViewport renderer.Viewport
+	demo         *http.Server
+	ln, dln      net.Listener
 }
 
 // New starts Chromium and binds the listeners; Serve runs it.
@@ -155,13 +161,15 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 	s.metrics = metrics.New(reg)
 	audit := proxy.NewAudit(cfg.AuditLog)
 
+	viewport := renderer.Viewport{Width: 1280, Height: 800, DPR: 1}
+	s.warm = s.newWarmTabs(ctx, viewport)
 	s.registry = proxy.NewRegistry(ctx, proxy.RegistryParams{
 		OpenTab:     s.openTab,
 		CheckURL:    checkURL(policy),
 		MaxSessions: cfg.MaxSessions,
 		IdleTimeout: cfg.IdleTimeout,
 		CallTimeout: cfg.CallTimeout,
-		Viewport:    renderer.Viewport{Width: 1280, Height: 800, DPR: 1},
+		Viewport:    viewport,
 		Logger:      logger,
 		Metrics:     s.metrics,
 		Audit:       audit,
@@ -259,31 +267,15 @@ func (s *Server) Serve(ctx context.Context) error {
 	return err
 }
 
-// openTab opens a session's tab behind a proxy listener of its own, so what the
-// egress policy refuses is told to that session's participants.
-func (s *Server) openTab(ctx context.Context, sessionID string, vp renderer.Viewport, nav func(string) (bool, string)) (proxy.Tab, error) {
-	proxyURL, release, err := s.egress.Session(sessionID, func(r egress.Refusal) {
-		if s.isSelf(r.Target) {
-			// The provider's page loading Tandem's own embed script: refused, and not
-			// worth telling anyone (the script stays hidden in a session's tab anyway).
-			return
-		}
-		// The refusal arrives on a proxy connection's goroutine; the session may be busy.
-		go s.registry.NotifyEgressRefused(sessionID, r.Host, r.Reason)
-	})
-	if err != nil {
-		return nil, err
+// egressRefused tells session id's participants what the egress policy refused.
+func (s *Server) egressRefused(id string, r egress.Refusal) {
+	if s.isSelf(r.Target) {
+		// The provider's page loading Tandem's own embed script: refused, and not
+		// worth telling anyone (the script stays hidden in a session's tab anyway).
+		return
 	}
-	tab, err := s.browser.NewTab(ctx, vp, renderer.WithProxy(proxyURL), renderer.WithNavigationFilter(nav))
-	if err != nil {
-		release()
-		return nil, err
-	}
-	go func() {
-		<-tab.Done()
-		release()
-	}()
-	return tab, nil
+	// The refusal arrives on a proxy connection's goroutine; the session may be busy.
+	go s.registry.NotifyEgressRefused(id, r.Host, r.Reason)
 }
 
 // isSelf reports whether target (host:port, as a page asked for it) is this server's own
@@ -335,6 +327,9 @@ func listenerEntries(a *net.TCPAddr) []egress.AllowEntry {
 }
 
 func (s *Server) close() {
+	if s.warm != nil {
+		s.warm.Close()
+	}
 	if s.egress != nil {
 		s.egress.Close()
 	}
