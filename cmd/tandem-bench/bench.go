@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"sync"
 	"time"
@@ -27,6 +28,7 @@ type bench struct {
 	say  func(format string, args ...any)
 	// warmReady is how many tabs the server has ready for new sessions.
 	warmReady func() int
+	logger    *slog.Logger
 }
 
 func (b *bench) run(ctx context.Context) (report, error) {
@@ -79,8 +81,19 @@ func (b *bench) run(ctx context.Context) (report, error) {
 	}
 
 	r.LoadMid = loadAverage()
-	b.say("timing %d inputs to the probe flip", b.o.Samples)
-	if r.Latency, err = measureLatency(ctx, host, pb, b.o.Samples, b.o.Spacing, sampleTimeout); err != nil {
+	b.say("opening the same page in a Chromium of the bench's own, the latency baseline")
+	direct, err := openDirect(ctx, b.o.Chromium, r.Page, b.logger)
+	if err != nil {
+		return r, err
+	}
+	b.say("timing %d inputs to the probe flip through Tandem", b.o.Samples)
+	r.Latency, err = measureLatency(ctx, host, pb, b.o.Samples, b.o.Spacing, sampleTimeout)
+	if err == nil {
+		b.say("timing %d inputs to the probe flip straight through DevTools", b.o.Samples)
+		r.Direct, err = direct.measure(ctx, pb, b.o.Samples, b.o.Spacing, sampleTimeout)
+	}
+	direct.close()
+	if err != nil {
 		return r, err
 	}
 

@@ -45,6 +45,7 @@ type report struct {
 	Dropped        int
 	DropErr        string
 	Latency        latencyResult
+	Direct         latencyResult // the same input in a tab read straight through DevTools
 	TTFF           []ttff
 	WarmTabs       int
 	ServerCPU      float64 // % of one core
@@ -102,6 +103,16 @@ func (r report) print(w io.Writer) {
 		ms(percentile(lat, 50)), ms(percentile(lat, 95)), ms(slices.Min(lat)), ms(slices.Max(lat)),
 		len(r.Latency.Samples), r.Samples, r.Latency.TimedOut, sampleTimeout)
 	p("   host mousedown sent → first frame read whose probe square shows the flipped colour")
+	if len(r.Direct.Samples) > 0 {
+		dl := make([]float64, len(r.Direct.Samples))
+		for i, d := range r.Direct.Samples {
+			dl[i] = float64(d)
+		}
+		p("   straight through DevTools (same page, a Chromium of the bench's own): p50 %s, p95 %s (%d of %d measured)",
+			ms(percentile(dl, 50)), ms(percentile(dl, 95)), len(r.Direct.Samples), r.Samples)
+		p("   Tandem's overhead: p50 %s, p95 %s (difference of the percentiles)",
+			ms(percentile(lat, 50)-percentile(dl, 50)), ms(percentile(lat, 95)-percentile(dl, 95)))
+	}
 	p("   (%d frames decoded, %d with an unclear probe, %d not queued for decoding)",
 		r.Latency.Decoded, r.Latency.Unclear, r.Latency.Skipped)
 	if r.Verbose {
