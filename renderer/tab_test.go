@@ -12,6 +12,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/target"
 )
 
 // page serves one HTML body at every path not handled otherwise.
@@ -507,5 +510,37 @@ func TestFramesSayWhenThePageHasPainted(t *testing.T) {
 		case <-testCtx(t).Done():
 			t.Fatal("no painted picture of a still page")
 		}
+	}
+}
+
+// TestTabsBringNoHiddenPages: a session's browser context holds its page and nothing
+// else: the address bar's popups that Chromium would preload as WebUI pages, a renderer
+// of their own per session, stay off.
+func TestTabsBringNoHiddenPages(t *testing.T) {
+	b := needBrowser(t)
+	tab := newTestTab(t, Viewport{Width: 640, Height: 480, DPR: 1})
+	inst, err := b.current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := cdp.Call(testCtx(t), inst.cb, target.GetTargets, target.GetTargetsParams{Filter: target.Filter{{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages := 0
+	for _, ti := range res.TargetInfos {
+		if ti.BrowserContextID != tab.bctxID {
+			continue
+		}
+		switch ti.Type {
+		case "page":
+			pages++
+		case "tab":
+		default:
+			t.Errorf("the tab's browser context holds a %s target at %s", ti.Type, ti.URL)
+		}
+	}
+	if pages != 1 {
+		t.Errorf("the tab's browser context holds %d pages, want 1", pages)
 	}
 }
