@@ -97,6 +97,7 @@ func (a *API) Register(e *echo.Echo) {
 	g.GET("/help-requests/events", a.helpEvents)
 	g.POST("/help-requests/:id/accept", a.helpAccept)
 	g.GET("/sessions/:id/ws", a.ws)
+	g.POST("/sessions/:id/files", a.upload)
 	g.GET("/sessions/:id/assets/:cap/:key", a.asset)
 }
 

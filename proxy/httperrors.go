@@ -64,6 +64,16 @@ func statusOf(err error) (int, string) {
 		return http.StatusNotFound, "help_disabled"
 	case errors.Is(err, ErrUnavailable):
 		return http.StatusServiceUnavailable, "unavailable"
+	case errors.Is(err, ErrTooLarge):
+		return http.StatusRequestEntityTooLarge, "too_large"
+	case errors.Is(err, ErrTypeRefused):
+		return http.StatusUnsupportedMediaType, "type_refused"
+	case errors.Is(err, ErrNotController):
+		return http.StatusForbidden, "not_controller"
+	case errors.Is(err, ErrUploadRefused):
+		return http.StatusForbidden, "upload_refused"
+	case errors.Is(err, ErrNoChooser):
+		return http.StatusConflict, "no_chooser"
 	}
 	return http.StatusInternalServerError, "internal"
 }

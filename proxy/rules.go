@@ -45,6 +45,9 @@ type RoleRules struct {
 	// AskForControl: only the host can give this role control, and only when asked;
 	// it cannot take control or be handed it by another participant.
 	AskForControl bool `json:"askForControl"`
+	// Upload: whether, while in control, the role may answer the page's file choosers
+	// with files of its own (upload_rules.go).
+	Upload UploadRules `json:"upload"`
 }
 
 // DefaultMaskSelectors are masked for every role that may not see masked content, with no
@@ -122,10 +125,12 @@ const MaxPriority = 1000
 // came by a link the host shared, which is their consent.
 func DefaultRules() Rules {
 	return Rules{
-		Host: RoleRules{View: true, Point: true, Control: true, Navigate: true, Priority: 100, SeeMasked: true, Mode: ModeDOM},
+		Host: RoleRules{View: true, Point: true, Control: true, Navigate: true, Priority: 100, SeeMasked: true, Mode: ModeDOM,
+			Upload: defaultUpload(true)},
 		Agent: RoleRules{View: true, Point: true, Control: true, Navigate: true, Priority: 50, Mode: ModeDOM,
-			AskToView: true, AskForControl: true},
-		Guest: RoleRules{View: true, Point: true, Control: true, Navigate: false, Priority: 10, Mode: ModeDOM},
+			AskToView: true, AskForControl: true, Upload: defaultUpload(true)},
+		Guest: RoleRules{View: true, Point: true, Control: true, Navigate: false, Priority: 10, Mode: ModeDOM,
+			Upload: defaultUpload(false)},
 	}
 }
 
@@ -155,6 +160,8 @@ type roleRulesPatch struct {
 	// Consent fields; the host's own are refused (the host is who is asked).
 	AskToView     *bool `json:"askToView"`
 	AskForControl *bool `json:"askForControl"`
+
+	Upload *uploadRulesPatch `json:"upload"`
 }
 
 // RulesPatch is the "rules" object of a create request: per role, only the fields given.
@@ -213,6 +220,9 @@ func ParseRulesOver(base Rules, raw json.RawMessage) (Rules, error) {
 		if m := item.dst.Mode; m != ModeDOM && m != ModePixels {
 			return Rules{}, fmt.Errorf("%w: rules.%s.mode must be %q or %q", ErrBadRequest, item.role, ModeDOM, ModePixels)
 		}
+		if err := item.dst.Upload.check(); err != nil {
+			return Rules{}, fmt.Errorf("%w: rules.%s.upload: %v", ErrBadRequest, item.role, err)
+		}
 	}
 	if p.Navigation != nil {
 		rules.Navigation = *p.Navigation
@@ -261,6 +271,9 @@ func apply(dst *RoleRules, p *roleRulesPatch) {
 	}
 	if p.AskForControl != nil {
 		dst.AskForControl = *p.AskForControl
+	}
+	if p.Upload != nil {
+		dst.Upload.apply(p.Upload)
 	}
 }
 

@@ -96,6 +96,7 @@ type Session struct {
 	audit     *Audit
 	assets    *dom.AssetRegistry // the session's asset paths for Page mode
 	assetCap  string             // the unguessable part of those paths
+	uploads   uploadStore        // files given to the page (session_files.go)
 
 	seatsMu sync.Mutex
 	seats   map[string]Credential // by seatKey of their token
@@ -138,6 +139,7 @@ type state struct {
 	prevURL      string
 	urlChangedAt time.Time
 	dialog       *renderer.DialogOpened
+	picker       *renderer.PickerOpened // the open select list, field picker or menu (session_picker.go)
 	dom          domState
 	refused      map[Refusal]int
 	idle         *time.Timer
@@ -147,6 +149,8 @@ type state struct {
 	stateSentAt  time.Time
 	lastFrameAt  time.Time // of the newest picture
 	lastStillAt  time.Time // of the newest "still" message
+
+	chooser *fileChooser // the page's open file chooser (session_files.go)
 }
 
 // gesture is what the controller holds down in the tab, from the input we injected.
@@ -343,6 +347,9 @@ func (s *Session) finish(reason string) {
 			s.log.Warn("closing tab", "err", err)
 		}
 	}
+	if err := s.uploads.close(); err != nil {
+		s.log.Warn("removing uploaded files", "err", err)
+	}
 	for _, p := range s.st.participants {
 		if p.conn != nil {
 			s.metrics.Participants.WithLabelValues(string(p.role)).Dec()
@@ -460,6 +467,8 @@ func (s *Session) enter(p *participant, conn Conn, hello stream.ClientMessage, r
 	if s.st.dialog != nil {
 		_ = conn.Send(dialogFor(s.st.dialog))
 	}
+	s.replayPicker(p)
+	s.replayChooser(p)
 	_ = conn.Send(modeMsg{Type: "mode", Mode: p.mode})
 	if s.rules.For(role).View && s.getsFrames(p) {
 		s.firstFrame(p)
@@ -685,6 +694,10 @@ func (s *Session) onEvent(ev renderer.Event) {
 	case renderer.DialogClosed:
 		s.st.dialog = nil
 		s.broadcast(dialogClosedMsg{Type: "dialog_closed", ID: ev.ID, Result: ev.Result})
+	case renderer.PickerOpened:
+		s.onPickerOpened(ev)
+	case renderer.PickerClosed:
+		s.onPickerClosed(ev)
 	case renderer.DownloadRefused:
 		name := ev.Filename
 		if name == "" {
@@ -702,6 +715,10 @@ func (s *Session) onEvent(ev renderer.Event) {
 		s.broadcast(notice("warning", "navigation_blocked", "Blocked "+ev.URL+": "+ev.Reason))
 	case renderer.NavigationFailed:
 		s.broadcast(notice("error", "navigation_failed", "Could not load "+ev.URL+": "+ev.Reason))
+	case renderer.FileChooserOpened:
+		s.chooserOpened(ev)
+	case renderer.FileChooserClosed:
+		s.chooserClosed(ev)
 	}
 }
 

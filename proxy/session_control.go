@@ -111,6 +111,7 @@ func (s *Session) afterControl(res ControlResult) {
 		if c := s.st.participants[res.Control.Controller]; c != nil {
 			s.applyViewport(c)
 		}
+		s.chooserControlChanged()
 	}
 	s.broadcastState()
 }

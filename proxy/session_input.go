@@ -33,6 +33,10 @@ func (s *Session) handle(p *participant, m stream.ClientMessage) {
 		s.navigate(p, m)
 	case "dialog":
 		s.answerDialog(p, m)
+	case "pick":
+		s.pick(p, m)
+	case "file_chooser":
+		s.fileChooserMessage(p, m)
 	case "tab":
 		if m.ID != "t1" {
 			_ = p.conn.Send(errMsg("not_found", "no such tab"))

@@ -63,6 +63,8 @@ func (s *Session) recoverTab(why string) {
 	s.st.tab, s.st.frames, s.st.events, s.st.tabDone = nil, nil, nil, nil
 	s.st.dom.in = nil
 	s.st.dialog = nil
+	s.dropPicker("navigated")
+	s.chooserEnded("gone", "tab_lost", "")
 	s.liveTab.Store(nil)
 	url := s.st.page.URL
 	if _, err := ValidateURL(url); err != nil {

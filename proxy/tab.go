@@ -27,6 +27,11 @@ type Tab interface {
 	SelectedText(ctx context.Context, selectors []string) (renderer.Selection, error)
 	DeleteSelection(ctx context.Context) error
 	AnswerDialog(ctx context.Context, id string, accept bool, promptText string) error
+	// Pick answers the open picker id (a select's list, a field's picker, the menu).
+	Pick(ctx context.Context, id string, c renderer.PickerChoice) error
+	// SetFiles and CancelFileChooser answer the page's file chooser id (FileChooserOpened).
+	SetFiles(ctx context.Context, id string, paths []string) error
+	CancelFileChooser(ctx context.Context, id string) error
 	Alive(ctx context.Context) error
 	SetMaskSelectors(ctx context.Context, selectors []string) error
 	// FocusedMasked asks the page which of selectors hold the focused element, after the

@@ -21,4 +21,9 @@ var (
 	ErrBrowserDown = errors.New("browser not running")
 	// ErrBadSelector means a mask selector is not valid CSS.
 	ErrBadSelector = errors.New("invalid CSS selector")
+	// ErrNoPicker means the picker to answer is not open (any more).
+	ErrNoPicker = errors.New("no such picker open")
+	// ErrBadPick means a picker's field refused the choice: no such option, or a value it
+	// cannot hold.
+	ErrBadPick = errors.New("the field refused that choice")
 )

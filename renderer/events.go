@@ -4,7 +4,8 @@ import "time"
 
 // Event is a page event of a tab. The concrete types are PageState,
 // DialogOpened, DialogClosed, DownloadRefused, PopupOpened,
-// NavigationFailed, NavigationBlocked and PageCrashed.
+// NavigationFailed, NavigationBlocked, PageCrashed, FileChooserOpened and
+// FileChooserClosed (filechooser.go), PickerOpened and PickerClosed (pickers.go).
 type Event interface{ isEvent() }
 
 // PageState is sent after every navigation (also same-document), title

@@ -30,7 +30,8 @@ func (t *Tab) onEvent(ev any) {
 		*page.EventJavascriptDialogOpening, *page.EventJavascriptDialogClosed,
 		*target.EventTargetCreated, *target.EventTargetInfoChanged, *target.EventTargetDestroyed,
 		*network.EventRequestWillBeSent, *network.EventLoadingFailed,
-		*inspector.EventTargetCrashed, *browser.EventDownloadWillBegin, *runtime.EventBindingCalled:
+		*inspector.EventTargetCrashed, *browser.EventDownloadWillBegin, *runtime.EventBindingCalled,
+		*page.EventFileChooserOpened:
 		t.q.push(ev)
 	}
 }
@@ -53,6 +54,11 @@ type loopState struct {
 	dialog    *openDialog
 	popups    map[target.ID]bool // true once handled
 	downloads map[string]bool    // GUIDs already reported
+
+	chooser    *openChooser // the page's open file chooser (filechooser.go)
+	chooserSeq int
+
+	picker *openPicker // the select list, field picker or menu shown (pickers.go)
 }
 
 // Synthetic loop messages.
@@ -93,6 +99,9 @@ func (t *Tab) loop() {
 }
 
 func (t *Tab) handle(s *loopState, ev any) {
+	if t.chooserEvent(s, ev) {
+		return
+	}
 	switch ev := ev.(type) {
 	case *page.EventFrameNavigated:
 		s.frames[ev.Frame.ID] = true
@@ -100,6 +109,7 @@ func (t *Tab) handle(s *loopState, ev any) {
 			return
 		}
 		s.mainFrame = ev.Frame.ID
+		t.pickerClosed(s, "", "navigated")
 		s.cur.URL = ev.Frame.URL + ev.Frame.URLFragment
 		if ev.Frame.UnreachableURL != "" {
 			s.cur.URL = ev.Frame.UnreachableURL
@@ -151,7 +161,11 @@ func (t *Tab) handle(s *loopState, ev any) {
 		if ev.Name == titleBinding {
 			s.cur.Title = ev.Payload
 		}
+		if ev.Name == pickerBinding {
+			t.pickerReport(s, ev)
+		}
 	case *inspector.EventTargetCrashed:
+		t.pickerClosed(s, "", "navigated")
 		t.recover(s)
 	case *page.EventJavascriptDialogOpening:
 		t.dialogOpening(s, ev)
@@ -167,6 +181,10 @@ func (t *Tab) handle(s *loopState, ev any) {
 		t.popupExpired(s, ev.id)
 	case navBlocked:
 		t.emit(NavigationBlocked{URL: ev.url, Reason: ev.reason})
+	case pickRequest:
+		t.pickRequest(s, ev)
+	case pickerGone:
+		t.pickerClosed(s, ev.id, "removed")
 	}
 }
 

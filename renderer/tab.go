@@ -196,6 +196,12 @@ func (t *Tab) setup(ctx context.Context, o tabOptions) error {
 	if err := t.installDOM(cctx); err != nil {
 		return err
 	}
+	if err := t.installPickers(cctx); err != nil {
+		return err
+	}
+	if err := t.interceptFileChooser(cctx); err != nil {
+		return err
+	}
 	if paused != nil {
 		if err := t.enableFetch(cctx, ""); err != nil {
 			return err
@@ -208,12 +214,14 @@ func (t *Tab) setup(ctx context.Context, o tabOptions) error {
 	go t.screencast(frames)
 	go t.settler()
 	go t.loop()
-	go t.refresher()
 	go t.maskWorker()
 	go t.watch(detached)
 	t.vpMu.Lock()
 	err = t.startScreencast(cctx, t.vp)
 	t.vpMu.Unlock()
+	// After the first start: a restart asked for before it (the blank tab painted during
+	// set-up) would race it and fail it with "Screencast is already active".
+	go t.refresher()
 	return err
 }
 

@@ -57,6 +57,11 @@ type ClientMessage struct {
 	Accept      bool   `json:"accept,omitempty"`
 	PromptText  string `json:"promptText,omitempty"`
 
+	// pick: an option's index and value, a field's value or a menu action; or cancel
+	Index  int    `json:"index,omitempty"`
+	Value  string `json:"value,omitempty"`
+	Cancel bool   `json:"cancel,omitempty"`
+
 	// consent (the host's answer): kind "view" or "control", about participant
 	Kind  string `json:"kind,omitempty"`
 	Allow *bool  `json:"allow,omitempty"`

@@ -43,6 +43,8 @@ func TestDecodeClientMessage(t *testing.T) {
 		{"dialog", `{"type":"dialog","id":"d1","accept":true,"promptText":"yes"}`,
 			ClientMessage{Type: "dialog", ID: "d1", Accept: true, PromptText: "yes"}},
 		{"tab", `{"type":"tab","id":"t2"}`, ClientMessage{Type: "tab", ID: "t2"}},
+		{"pick", `{"type":"pick","id":"k1","index":2,"value":"b"}`, ClientMessage{Type: "pick", ID: "k1", Index: 2, Value: "b"}},
+		{"pick cancel", `{"type":"pick","id":"k1","cancel":true}`, ClientMessage{Type: "pick", ID: "k1", Cancel: true}},
 		{"unknown fields are ignored", `{"type":"copy","extra":{"a":[1,2]},"more":null}`, ClientMessage{Type: "copy"}},
 		{"unknown types pass to the caller", `{"type":"foo"}`, ClientMessage{Type: "foo"}},
 	}

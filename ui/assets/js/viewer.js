@@ -4,9 +4,11 @@ import { $, normaliseURL } from './dom.js';
 import { Connection } from './conn.js';
 import { Screen } from './screen.js';
 import { PageView } from './page.js';
+import { Pickers } from './pickers.js';
 import { Input } from './input.js';
 import { renderPanel } from './panel.js';
 import { toast, copyText } from './toasts.js';
+import { Uploads } from './upload.js';
 
 const NAME_KEY = 'tandem.name';
 const MODE_KEY = 'tandem.mode';
@@ -109,6 +111,20 @@ const page = new PageView({
   onSize: () => screen.layout(),
 });
 screen.page = page;
+
+// The page's select lists, field pickers and menu, drawn over the picture.
+const pickers = new Pickers({
+  stage,
+  wrap: screen.wrap,
+  send,
+  inControl,
+  controllerName: () => {
+    const c = app.state && app.state.controller ? person(app.state.controller) : null;
+    return c ? c.name : '';
+  },
+  nav: () => ({ allowed: !!app.rules.navigate, back: !!(app.state && app.state.canGoBack), forward: !!(app.state && app.state.canGoForward) }),
+  onDone: () => { if (inControl()) input.focus(); },
+});
 
 const modeBtns = { dom: $('#mode-dom'), pixels: $('#mode-pixels') };
 function savedMode() {
@@ -419,6 +435,15 @@ dlg.cancel.addEventListener('click', () => answerDialog(false));
 dlg.input.addEventListener('keydown', (e) => { if (e.key === 'Enter') answerDialog(true); });
 dlg.box.addEventListener('keydown', (e) => { if (e.key === 'Escape' && inControl() && app.dialog && app.dialog.kind !== 'alert') answerDialog(false); });
 
+// --- files the page asks for (upload.js) ---
+
+const uploads = new Uploads({
+  key: () => { try { return sessionStorage.getItem(resumeKey) || ''; } catch { return ''; } },
+  send,
+  toast,
+  where: () => (app.state && app.state.url) || '',
+});
+
 // --- messages ---
 
 function onMessage(m) {
@@ -496,15 +521,29 @@ function onMessage(m) {
         renderDialog();
       }
       break;
+    case 'picker':
+      if (!app.ended) pickers.show(m);
+      break;
+    case 'picker_closed':
+      pickers.closed(m.id);
+      break;
+    case 'file_chooser':
+      uploads.open(m);
+      break;
+    case 'file_chooser_closed':
+      uploads.closed(m);
+      break;
     case 'clipboard':
       copyText(m.text || '').then((ok) => toast(ok
         ? { level: 'success', title: 'Copied from the shared page', key: 'clip' }
         : { level: 'warning', title: 'Could not copy to your clipboard', message: 'Your browser blocked the clipboard.', key: 'clip' }));
       break;
     case 'notice':
+      if (m.code === 'input_refused') pickers.refused();
       toast({ level: m.level || 'info', message: m.message || m.code, key: `notice-${m.code}-${m.reason || ''}` });
       break;
     case 'error':
+      pickers.refused();
       toast({ level: 'error', message: m.message || m.code, key: `error-${m.code}` });
       break;
     case 'bye':
@@ -522,6 +561,7 @@ function renderAll() {
   }
   renderSide();
   renderDialog();
+  pickers.update();
   // Requests toasts go away once the request is no longer pending.
   const pending = new Set(((app.state && app.state.requests) || []).map((r) => r.participant));
   for (const t of document.querySelectorAll('.toast[data-key^="req-"]')) {
@@ -566,6 +606,8 @@ const ENDED = {
 function stop(code, message) {
   app.ended = true;
   app.dialog = null;
+  pickers.closed();
+  uploads.hide();
   if (conn && !conn.stopped) conn.stop();
   input.controlChanged(false);
   const [title, fallback] = ENDED[code] || ['Disconnected', ''];
