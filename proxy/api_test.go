@@ -111,8 +111,8 @@ func newHarness(t *testing.T, mutate ...func(*proxy.RegistryParams, *proxy.APIPa
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.DiscardHandler)
 	rp := proxy.RegistryParams{
-		OpenTab: func(ctx context.Context, _ string, vp renderer.Viewport, nav func(string) (bool, string)) (proxy.Tab, error) {
-			return browser.NewTab(ctx, vp, renderer.WithNavigationFilter(nav))
+		OpenTab: func(ctx context.Context, _ string, spec proxy.TabSpec) (proxy.Tab, error) {
+			return browser.NewTab(ctx, spec.Viewport, renderer.WithNavigationFilter(spec.Nav))
 		},
 		MaxSessions: 5, IdleTimeout: time.Minute, Logger: log,
 		Viewport: renderer.Viewport{Width: 800, Height: 600, DPR: 1},

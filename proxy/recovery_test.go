@@ -23,8 +23,8 @@ type tabs struct {
 }
 
 func (ts *tabs) opener(b *renderer.Browser) proxy.TabOpener {
-	return func(ctx context.Context, _ string, vp renderer.Viewport, nav func(string) (bool, string)) (proxy.Tab, error) {
-		t, err := b.NewTab(ctx, vp, renderer.WithNavigationFilter(nav))
+	return func(ctx context.Context, _ string, spec proxy.TabSpec) (proxy.Tab, error) {
+		t, err := b.NewTab(ctx, spec.Viewport, renderer.WithNavigationFilter(spec.Nav))
 		if err == nil {
 			ts.mu.Lock()
 			ts.list = append(ts.list, t)
@@ -141,8 +141,8 @@ func TestKilledChromiumRestartsAndSessionsRecover(t *testing.T) {
 	defer own.Close()
 	p := newProvider(t)
 	h := newHarness(t, func(rp *proxy.RegistryParams, ap *proxy.APIParams) {
-		rp.OpenTab = func(ctx context.Context, _ string, vp renderer.Viewport, _ func(string) (bool, string)) (proxy.Tab, error) {
-			return own.NewTab(ctx, vp)
+		rp.OpenTab = func(ctx context.Context, _ string, spec proxy.TabSpec) (proxy.Tab, error) {
+			return own.NewTab(ctx, spec.Viewport)
 		}
 	})
 	s := h.create(p.URL + "/other")

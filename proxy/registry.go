@@ -121,9 +121,9 @@ func (r *Registry) Create(ctx context.Context, ns SessionRequest) (Created, erro
 	id := newSecret(16)
 	openCtx, cancel := context.WithTimeout(ctx, r.p.CallTimeout)
 	defer cancel()
-	masks := rules.maskUnion()
+	masks := rules.MaskUnion()
 	open := func(ctx context.Context) (Tab, error) {
-		tab, err := r.p.OpenTab(ctx, id, r.p.Viewport, rules.Navigation.Allows)
+		tab, err := r.p.OpenTab(ctx, id, TabSpec{Viewport: r.p.Viewport, Masks: masks, Nav: rules.Navigation.Allows})
 		if err != nil {
 			return nil, err
 		}

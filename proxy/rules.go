@@ -63,8 +63,8 @@ func (r RoleRules) MaskSelectors() []string {
 	return append(append([]string{}, DefaultMaskSelectors...), r.Masks...)
 }
 
-// maskUnion is every selector masked for some role that views: what the tab must track.
-func (rs Rules) maskUnion() []string {
+// MaskUnion is every selector masked for some role that views: what the tab must track.
+func (rs Rules) MaskUnion() []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, r := range Roles {

@@ -130,7 +130,7 @@ func (s *Session) applyViewport(p *participant) {
 	}
 	v := *p.viewport
 	vp := renderer.Viewport{Width: v.Width, Height: v.Height, DPR: v.DPR, Mobile: v.Mobile, Touch: v.Touch}
-	if len(s.rules.maskUnion()) > 0 {
+	if len(s.rules.MaskUnion()) > 0 {
 		// Mobile emulation shrinks a page without a viewport meta tag to fit (a page scale
 		// below 1), and the mask boxes cannot be placed then: masked viewers would get no
 		// picture. A phone-sized desktop layout, with touch, keeps the scale at 1.

@@ -47,6 +47,15 @@ type Tab interface {
 	Close() error
 }
 
-// TabOpener opens a fresh, isolated tab for the new session sessionID. nav is the
-// session's navigation rule: the tab must refuse documents it refuses.
-type TabOpener func(ctx context.Context, sessionID string, vp renderer.Viewport, nav func(url string) (bool, string)) (Tab, error)
+// TabOpener opens a fresh, isolated tab for the new session sessionID, as spec says.
+type TabOpener func(ctx context.Context, sessionID string, spec TabSpec) (Tab, error)
+
+// TabSpec is what a session needs of its tab.
+type TabSpec struct {
+	Viewport renderer.Viewport
+	// Masks are the selectors the session masks for some role (the session sets them on
+	// the tab; a tab may come with them in force, never with others).
+	Masks []string
+	// Nav is the session's navigation rule: the tab must refuse documents it refuses.
+	Nav func(url string) (bool, string)
+}

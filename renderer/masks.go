@@ -376,6 +376,13 @@ func (m *maskTracker) settle(ctx context.Context, s maskSnap) []*maskReport {
 }
 
 // configured reports whether selectors were ever set.
+// selectors are the selectors in force.
+func (m *maskTracker) selectors() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.sels
+}
+
 func (m *maskTracker) configured() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -483,6 +490,9 @@ func (t *Tab) SetMaskSelectors(ctx context.Context, selectors []string) error {
 			sels = append(sels, s)
 		}
 	}
+	if m.configured() && slices.Equal(sels, m.selectors()) {
+		return nil // already in force (a warm tab made ready with these)
+	}
 	if err := t.checkSelectors(ctx, sels); err != nil {
 		return err
 	}
@@ -508,12 +518,6 @@ func (t *Tab) SetMaskSelectors(ctx context.Context, selectors []string) error {
 	}
 	m.scriptID = res.Identifier
 	return nil
-}
-
-// Prepare readies a tab that waits for its session: the tracker's isolated world is made
-// and its scripts compiled, so a session's SetMaskSelectors does not pay for them.
-func (t *Tab) Prepare(ctx context.Context) error {
-	return t.checkSelectors(ctx, []string{"*"})
 }
 
 // checkSelectors parses each selector in the tracker's isolated world, where

@@ -55,7 +55,9 @@ func (t *Tab) screencast(frames iter.Seq2[page.EventScreencastFrame, error]) {
 			Documents: snap.docs,
 			// The page's own document must be among them, or the pairing went wrong.
 			DocumentsKnown: snap.paired && len(snap.docs) > 0,
-			Painted:        snap.painted,
+			// Until Chromium says so, a picture that is not the blank tab's white shows
+			// the page's first paint (blank.go).
+			Painted: snap.painted || (len(snap.docs) > 0 && !blankPicture(ev.Data)),
 		}
 		if snap.need > 0 {
 			f.masks = &pendingMasks{done: make(chan struct{}), gone: t.ctx.Done()}

@@ -1,7 +1,11 @@
 package renderer
 
 import (
+	"bytes"
 	"errors"
+	"image"
+	"image/color"
+	"image/jpeg"
 	"testing"
 )
 
@@ -136,5 +140,43 @@ func TestFramesNewestWins(t *testing.T) {
 	case f := <-tab.frames:
 		t.Fatalf("unexpected second frame %d", f.Seq)
 	default:
+	}
+}
+
+func TestBlankPicture(t *testing.T) {
+	encode := func(c color.RGBA, dot bool) []byte {
+		img := image.NewRGBA(image.Rect(0, 0, 320, 200))
+		for y := range 200 {
+			for x := range 320 {
+				img.Set(x, y, c)
+			}
+		}
+		if dot {
+			for y := 90; y < 110; y++ {
+				for x := 150; x < 170; x++ {
+					img.Set(x, y, color.RGBA{20, 20, 20, 255})
+				}
+			}
+		}
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 80}); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	white := color.RGBA{255, 255, 255, 255}
+	for _, tc := range []struct {
+		name  string
+		jpg   []byte
+		blank bool
+	}{
+		{"white", encode(white, false), true},
+		{"white with text", encode(white, true), false},
+		{"a coloured page", encode(color.RGBA{245, 240, 230, 255}, false), false},
+		{"not a JPEG", []byte("nope"), true},
+	} {
+		if got := blankPicture(tc.jpg); got != tc.blank {
+			t.Errorf("%s: blank = %v, want %v", tc.name, got, tc.blank)
+		}
 	}
 }

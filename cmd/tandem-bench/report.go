@@ -123,7 +123,7 @@ func (r report) print(w io.Writer) {
 	for i, t := range r.TTFF {
 		parts[i] = fmt.Sprintf("%s (POST %s)", t.Total.Round(time.Millisecond), t.Post.Round(time.Millisecond))
 	}
-	p("4. Time to first frame:          p50 %s, p95 %s over %d fresh sessions, one at a time (%d warm tabs)",
+	p("4. Time to first frame:          p50 %s, p95 %s over %d fresh sessions, one at a time, no other session running (%d warm tabs)",
 		r.ttffPercentile(50).Round(time.Millisecond), r.ttffPercentile(95).Round(time.Millisecond), len(r.TTFF), r.WarmTabs)
 	p("   POST sent → first frame at the host: %s", strings.Join(parts, ", "))
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/tandem-cobrowse/tandem/egress"
 	"github.com/tandem-cobrowse/tandem/internal/warm"
@@ -37,7 +38,7 @@ func (s *Server) newWarmTabs(ctx context.Context, vp renderer.Viewport) *warm.Po
 	return warm.New(ctx, warm.Params[*warmTab]{
 		Size: s.cfg.WarmTabs,
 		Make: func(ctx context.Context) (*warmTab, error) {
-			return s.makeWarmTab(ctx, fmt.Sprintf("warm-%d", n.Add(1)), vp)
+			return s.makeTab(ctx, fmt.Sprintf("warm-%d", n.Add(1)), vp, proxy.DefaultRules().MaskUnion())
 		},
 		Alive: func(w *warmTab) bool {
 			select {
@@ -48,14 +49,17 @@ func (s *Server) newWarmTabs(ctx context.Context, vp renderer.Viewport) *warm.Po
 			}
 		},
 		Discard: func(w *warmTab) { _ = w.tab.Close() },
-		Logger:  s.log.With("component", "warm-tabs"),
+		// A taken tab loads its first page right then; its replacement waits for that.
+		RefillDelay: time.Second,
+		Logger:      s.log.With("component", "warm-tabs"),
 		OnTake: func(warm bool) {
 			s.metrics.WarmTabTakes.WithLabelValues(map[bool]string{true: "warm", false: "cold"}[warm]).Inc()
 		},
 	})
 }
 
-func (s *Server) makeWarmTab(ctx context.Context, name string, vp renderer.Viewport) (*warmTab, error) {
+// makeTab makes a tab not yet bound to a session, with masks in force.
+func (s *Server) makeTab(ctx context.Context, name string, vp renderer.Viewport, masks []string) (*warmTab, error) {
 	w := &warmTab{name: name}
 	proxyURL, release, err := s.egress.Session(name, func(r egress.Refusal) {
 		if o := w.binding.Load(); o != nil {
@@ -80,9 +84,14 @@ func (s *Server) makeWarmTab(ctx context.Context, name string, vp renderer.Viewp
 		<-tab.Done()
 		release()
 	}()
-	if err := tab.Prepare(ctx); err != nil {
-		_ = tab.Close()
-		return nil, err
+	// Most sessions mask what the default rules mask; setting that up (an isolated
+	// world that runs the tracker's scripts) is a good part of a new tab's cost, and a
+	// session with these selectors finds them in force.
+	if len(masks) > 0 {
+		if err := tab.SetMaskSelectors(ctx, masks); err != nil {
+			_ = tab.Close()
+			return nil, err
+		}
 	}
 	w.tab = tab
 	return w, nil
@@ -90,18 +99,20 @@ func (s *Server) makeWarmTab(ctx context.Context, name string, vp renderer.Viewp
 
 // openTab opens a session's tab behind a proxy listener of its own, so what the egress
 // policy refuses is told to that session's participants: a warm one when there is one.
-func (s *Server) openTab(ctx context.Context, sessionID string, vp renderer.Viewport, nav func(string) (bool, string)) (proxy.Tab, error) {
+// Warm tabs come with the default rules' masks in force; a session that masks nothing
+// gets a tab made for it, which tracks nothing.
+func (s *Server) openTab(ctx context.Context, sessionID string, spec proxy.TabSpec) (proxy.Tab, error) {
 	var w *warmTab
 	var err error
-	if vp == s.warmViewport {
+	if spec.Viewport == s.warmViewport && len(spec.Masks) > 0 {
 		w, err = s.warm.Get(ctx)
 	} else {
-		w, err = s.makeWarmTab(ctx, sessionID, vp)
+		w, err = s.makeTab(ctx, sessionID, spec.Viewport, nil)
 	}
 	if err != nil {
 		return nil, err
 	}
-	w.binding.Store(&tabOwner{session: sessionID, nav: nav})
+	w.binding.Store(&tabOwner{session: sessionID, nav: spec.Nav})
 	if w.name != sessionID {
 		s.log.Info("warm tab taken", "session", sessionID, "egress_listener", w.name)
 	}

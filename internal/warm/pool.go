@@ -28,7 +28,11 @@ type Params[T any] struct {
 	MakeTimeout time.Duration
 	// Backoff is the first pause after a failed Make; it doubles up to 30 s. 0 = 1 s.
 	Backoff time.Duration
-	Logger  *slog.Logger
+	// RefillDelay is how long after a Get the pool waits before making a replacement
+	// while it still holds a ready item: the item just taken is being put to use then,
+	// and making another at once would compete with it for the machine.
+	RefillDelay time.Duration
+	Logger      *slog.Logger
 	// OnTake, if set, is told whether each Get was served warm (for metrics).
 	OnTake func(warm bool)
 }
@@ -142,7 +146,31 @@ func (pl *Pool[T]) fill() {
 			return
 		case <-pl.wake:
 		}
+		if !pl.settle() {
+			pl.drain()
+			return
+		}
 	}
+}
+
+// settle waits RefillDelay after a Get while an item is still ready, and no longer once
+// a Get takes the last one. It reports false when the pool is closing.
+func (pl *Pool[T]) settle() bool {
+	if pl.p.RefillDelay <= 0 || len(pl.ready) == 0 {
+		return pl.ctx.Err() == nil
+	}
+	timer := time.NewTimer(pl.p.RefillDelay)
+	defer timer.Stop()
+	for len(pl.ready) > 0 {
+		select {
+		case <-pl.ctx.Done():
+			return false
+		case <-timer.C:
+			return true
+		case <-pl.wake:
+		}
+	}
+	return true
 }
 
 func (pl *Pool[T]) discard(it T) {

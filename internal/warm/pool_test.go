@@ -19,12 +19,11 @@ type maker struct {
 	mu        sync.Mutex
 	made      int
 	fail      int // the next fail Makes fail
-	made1     chan int
 	discarded chan int
 }
 
 func newMaker() *maker {
-	return &maker{made1: make(chan int, 100), discarded: make(chan int, 100)}
+	return &maker{discarded: make(chan int, 100)}
 }
 
 func (m *maker) make(ctx context.Context) (*item, error) {
@@ -35,7 +34,6 @@ func (m *maker) make(ctx context.Context) (*item, error) {
 		return nil, errors.New("chromium is away")
 	}
 	m.made++
-	m.made1 <- m.made
 	return &item{n: m.made}, nil
 }
 
@@ -47,22 +45,6 @@ func (m *maker) params(size int) Params[*item] {
 		Discard: func(it *item) { m.discarded <- it.n },
 		Backoff: time.Millisecond,
 		Logger:  slog.New(slog.DiscardHandler),
-	}
-}
-
-func waitMade(t *testing.T, m *maker, n int) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for {
-		select {
-		case got := <-m.made1:
-			if got >= n {
-				return
-			}
-		case <-ctx.Done():
-			t.Fatalf("item %d was never made", n)
-		}
 	}
 }
 
@@ -126,7 +108,7 @@ func TestPoolRetriesAfterFailuresAndFallsBack(t *testing.T) {
 	m.fail = 3
 	pool := New(context.Background(), m.params(1))
 	t.Cleanup(pool.Close)
-	waitMade(t, m, 1)
+	waitReady(t, pool, 1)
 	it, err := pool.Get(context.Background())
 	if err != nil || it.n != 1 {
 		t.Fatalf("Get = %v, %v; want the first item made after the failures", it, err)
@@ -186,4 +168,21 @@ func TestClosedPoolDiscardsAndRefuses(t *testing.T) {
 	if _, err := pool.Get(context.Background()); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Get after Close = %v, want ErrClosed", err)
 	}
+}
+
+// TestPoolRefillsAtOnceWhenEmpty: with a refill delay, a pool that still holds an item
+// waits before replacing a taken one, but one emptied by a Get makes the next at once.
+func TestPoolRefillsAtOnceWhenEmpty(t *testing.T) {
+	m := newMaker()
+	p := m.params(2)
+	p.RefillDelay = time.Hour
+	pool := New(context.Background(), p)
+	t.Cleanup(pool.Close)
+	waitReady(t, pool, 2)
+	for range 2 {
+		if _, err := pool.Get(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitReady(t, pool, 2) // within the test's deadline, not the hour
 }
