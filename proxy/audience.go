@@ -133,12 +133,17 @@ func (s *Session) deliver(id audienceID, seq uint64, fr *stream.Frame) {
 		return // a newer picture went out already
 	}
 	a.last, a.lastSeq = fr, seq
+	n, skipped := 0, 0
 	for _, pid := range s.st.order {
 		p := s.st.participants[pid]
 		if p.conn != nil && s.rules.For(p.role).View && s.getsFrames(p) && s.audienceOf(p.role) == id {
-			p.conn.SendFrame(fr)
+			n++
+			if p.conn.SendFrame(fr) {
+				skipped++
+			}
 		}
 	}
+	s.st.pace.served(s.now(), n, skipped)
 }
 
 // paint is the painter of one masked audience: it paints each frame's boxes (or withholds

@@ -22,7 +22,9 @@ import (
 
 // Conn is what a session needs of a participant's connection; *stream.Conn implements it.
 type Conn interface {
-	SendFrame(f *stream.Frame)
+	// SendFrame puts f in the viewer's frame slot; it reports whether it replaced one
+	// not yet written (the viewer skips it).
+	SendFrame(f *stream.Frame) bool
 	Send(v any) error
 	SendText(b []byte) error
 	// SendLatest sends a message that the next one makes obsolete (state): a slow client
@@ -149,6 +151,7 @@ type state struct {
 	stateSentAt  time.Time
 	lastFrameAt  time.Time // of the newest picture
 	lastStillAt  time.Time // of the newest "still" message
+	pace         pacer     // fan-out pacing of big audiences (pacing.go)
 
 	chooser *fileChooser // the page's open file chooser (session_files.go)
 }
@@ -305,7 +308,12 @@ func (s *Session) run() {
 			s.recoverTab("The page's browser stopped.")
 		case <-probe.C:
 			s.probe()
+		case <-s.st.pace.due():
+			if f := s.st.pace.release(); f != nil {
+				s.serveFrame(*f)
+			}
 		case <-tick.C:
+			s.st.pace.adapt(s.now())
 			s.flushPointers()
 			s.settle()
 			s.flushState()
@@ -333,6 +341,7 @@ func (s *Session) finish(reason string) {
 		return
 	}
 	s.st.ended = true
+	s.st.pace.stop()
 	for _, p := range s.st.participants {
 		if p.conn != nil {
 			p.conn.Close(CloseSessionEnded, "session_ended", reason)
@@ -597,8 +606,16 @@ func (s *Session) onFrame(f renderer.Frame) {
 	if s.st.lastRaw == nil && (!f.Painted || preload(f)) && s.now().Sub(s.createdAt) < preloadGrace {
 		return // the blank tab before the first page: never a viewer's first picture
 	}
-	s.st.lastFrameAt = s.now()
 	s.metrics.FramesProduced.Inc()
+	if s.st.pace.hold(f, s.now()) {
+		return // served when the pacing interval has passed, unless a newer one comes
+	}
+	s.serveFrame(f)
+}
+
+// serveFrame numbers f and hands it to every audience.
+func (s *Session) serveFrame(f renderer.Frame) {
+	s.st.lastFrameAt = s.now()
 	// The session numbers its frames itself: a recovered tab counts from 1 again, and
 	// viewers drop a frame whose number is not above the last one's.
 	s.st.seq++

@@ -68,19 +68,24 @@ func (c *Conn) RemoteAddr() string { return c.remote }
 // Done is closed when the connection is gone: socket closed, goroutines ended.
 func (c *Conn) Done() <-chan struct{} { return c.done }
 
-// SendFrame puts f in the connection's frame slot, replacing a frame not yet written. It
-// never blocks and never allocates.
-func (c *Conn) SendFrame(f *Frame) {
+// SendFrame puts f in the connection's frame slot, replacing a frame not yet written, and
+// reports whether it did (the viewer skips that one). It never blocks and never
+// allocates.
+func (c *Conn) SendFrame(f *Frame) (skipped bool) {
 	if f == nil || c.isClosing() {
-		return
+		return false
 	}
-	if old := c.frame.Swap(f); old != nil && c.opts.FrameSkipped != nil {
-		c.opts.FrameSkipped() // a newer frame replaced one this viewer never got
+	if old := c.frame.Swap(f); old != nil {
+		skipped = true
+		if c.opts.FrameSkipped != nil {
+			c.opts.FrameSkipped() // a newer frame replaced one this viewer never got
+		}
 	}
 	select {
 	case c.frameReady <- struct{}{}:
 	default: // the writer is already told
 	}
+	return skipped
 }
 
 // SendLatest puts b, a text message that the next one makes obsolete, in the connection's

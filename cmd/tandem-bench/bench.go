@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -235,6 +237,13 @@ func (b *bench) window(ctx context.Context, host *client, viewers []*client, r *
 	if err != nil {
 		return err
 	}
+	if b.o.CPUProfile != "" {
+		stop, err := startCPUProfile(b.o.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	t0 := time.Now()
 	h0 := host.snapshot()
 	v0 := make([]frameStats, len(viewers))
@@ -266,6 +275,9 @@ func (b *bench) window(ctx context.Context, host *client, viewers []*client, r *
 	r.Window = elapsed
 	r.SeqFrom, r.SeqTo = h0.LastSeq, h1.LastSeq
 	r.Produced = float64(h1.LastSeq-h0.LastSeq) / elapsed.Seconds()
+	if n := h1.Count - h0.Count; n > 0 {
+		r.FrameBytes = float64(h1.Bytes-h0.Bytes) / float64(n)
+	}
 
 	var ageSum time.Duration
 	var ageN int64
@@ -407,4 +419,18 @@ func waitFor(ctx context.Context, timeout time.Duration, cond func() bool) bool 
 			return cond()
 		}
 	}
+}
+
+// startCPUProfile profiles the whole process (server and bench clients) into path until
+// the returned stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

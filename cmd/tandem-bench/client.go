@@ -36,6 +36,7 @@ type frameStats struct {
 	LastSeq int64         // seq of the newest frame
 	LastAt  time.Time     // when the newest frame was fully read
 	FirstAt time.Time     // when the first frame was fully read
+	Bytes   int64         // JPEG bytes received
 	AgeSum  time.Duration // sum over frames of read time − capture time (header ts)
 	AgeN    int64
 }
@@ -152,6 +153,7 @@ func (c *client) onFrame(msg []byte, at time.Time) error {
 		c.stats.FirstAt = at
 	}
 	c.stats.Count++
+	c.stats.Bytes += int64(len(jpg))
 	if h.TS > 0 {
 		c.stats.AgeSum += at.Sub(time.UnixMicro(int64(h.TS * 1000)))
 		c.stats.AgeN++

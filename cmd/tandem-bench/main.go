@@ -40,6 +40,8 @@ type options struct {
 	PageViewers   int
 	PagePage      string
 	WarmTabs      int
+	CPUProfile    string
+	JPEGQuality   int
 }
 
 // errTargets is returned with -strict when a target is missed.
@@ -63,6 +65,8 @@ func main() {
 	flag.IntVar(&o.PageViewers, "page-viewers", 100, "Page-mode (DOM) viewers of the Page-mode phase; 0 skips it")
 	flag.StringVar(&o.PagePage, "page-page", "animated", "demo page of the Page-mode phase (a clock changes its text every frame)")
 	flag.IntVar(&o.WarmTabs, "warm-tabs", 2, "tabs the server keeps ready for new sessions (0: each opened when asked)")
+	flag.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the frame-rate window (server and bench clients) to this file")
+	flag.IntVar(&o.JPEGQuality, "jpeg-quality", 80, "the server's --jpeg-quality")
 	flag.Parse()
 	if err := o.validate(); err != nil {
 		fmt.Fprintln(os.Stderr, "tandem-bench:", err)
@@ -127,7 +131,7 @@ func run(ctx context.Context, o options, out, progress io.Writer) (err error) {
 		DBPath: filepath.Join(dbDir, "tandem.db"),
 		Addr:   "127.0.0.1:0", DemoAddr: "127.0.0.1:0", Chromium: o.Chromium,
 		NoSandbox: os.Geteuid() == 0, MaxSessions: maxSessions, IdleTimeout: time.Minute,
-		JPEGQuality: 80, DialogTimeout: 30 * time.Second, CallTimeout: 10 * time.Second,
+		JPEGQuality: o.JPEGQuality, DialogTimeout: 30 * time.Second, CallTimeout: 10 * time.Second,
 		WarmTabs: o.WarmTabs,
 	}, logger)
 	if err != nil {

@@ -34,6 +34,7 @@ type report struct {
 	Verbose   bool
 
 	Produced       float64 // frames per second, from the host's seq numbers
+	FrameBytes     float64 // mean JPEG size of the host's frames in the window
 	SeqFrom, SeqTo int64
 	MeanAge        time.Duration // frame read time − capture time, over all viewers' frames
 	WorstAge       time.Duration // the same, for the viewer with the highest mean
@@ -83,6 +84,8 @@ func (r report) print(w io.Writer) {
 
 	p("1. Frames produced by Chromium:  %.1f /s  (seq %d → %d over %s, seen by the host)",
 		r.Produced, r.SeqFrom, r.SeqTo, r.Window.Round(time.Millisecond))
+	p("   mean frame %.0f KiB: %.0f MiB/s to all %d viewers at the produced rate",
+		r.FrameBytes/1024, r.FrameBytes*r.Produced*float64(r.Viewers+1)/(1<<20), r.Viewers+1)
 
 	minRate, medRate := slices.Min(r.ViewerRates), median(r.ViewerRates)
 	p("2. Frames delivered per viewer:  min %.1f /s (%.1f%%), median %.1f /s (%.1f%%)",
