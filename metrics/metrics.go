@@ -25,6 +25,11 @@ type Metrics struct {
 	NavigationsBlocked prometheus.Counter
 	CrashesRecovered   prometheus.Counter
 	WarmTabTakes       *prometheus.CounterVec // session tabs, by how they came: warm|cold
+	// Where an input's way to the screen goes, in Tandem's part: InputInject from the
+	// message read to Chromium's answer to the dispatch, FrameServe from the frame's
+	// arrival from Chromium to its hand-off to the viewers' writers.
+	InputInject *prometheus.HistogramVec // by kind
+	FrameServe  prometheus.Histogram
 
 	gatherer prometheus.Gatherer
 }
@@ -62,10 +67,16 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help: "Tabs that crashed or hung and were recovered."}),
 		WarmTabTakes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tandem_session_tabs_total",
 			Help: "Tabs opened for sessions, by whether one was ready (warm) or made when asked (cold)."}, []string{"source"}),
+		InputInject: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "tandem_input_inject_seconds",
+			Help:    "From a participant's input message read to Chromium's answer to its dispatch, by kind.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14)}, []string{"kind"}),
+		FrameServe: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "tandem_frame_serve_seconds",
+			Help:    "From a frame's arrival from Chromium to its hand-off to the viewers' writers.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14)}),
 	}
 	for _, c := range []prometheus.Collector{m.Sessions, m.Participants, m.FramesProduced, m.FramesDelivered,
 		m.FramesSkipped, m.FramesMasked, m.FramesWithheld, m.MaskPaintSeconds, m.InputAccepted, m.InputRefused,
-		m.EgressRefused, m.NavigationsBlocked, m.CrashesRecovered, m.WarmTabTakes} {
+		m.EgressRefused, m.NavigationsBlocked, m.CrashesRecovered, m.WarmTabTakes, m.InputInject, m.FrameServe} {
 		f(c)
 	}
 	if g, ok := reg.(prometheus.Gatherer); ok {

@@ -152,6 +152,7 @@ type state struct {
 	lastFrameAt  time.Time // of the newest picture
 	lastStillAt  time.Time // of the newest "still" message
 	pace         pacer     // fan-out pacing of big audiences (pacing.go)
+	read         time.Time // when the message being handled was read
 
 	chooser *fileChooser // the page's open file chooser (session_files.go)
 }
@@ -593,11 +594,13 @@ func (s *Session) now() time.Time { return s.params.Now() }
 
 // Handle takes one message of participant id's connection conn.
 func (s *Session) Handle(id ParticipantID, conn Conn, m stream.ClientMessage) {
+	read := time.Now()
 	_ = s.exec(func() {
 		p := s.st.participants[id]
 		if p == nil || p.conn != conn {
 			return
 		}
+		s.st.read = read
 		s.handle(p, m)
 	})
 }
@@ -615,6 +618,9 @@ func (s *Session) onFrame(f renderer.Frame) {
 
 // serveFrame numbers f and hands it to every audience.
 func (s *Session) serveFrame(f renderer.Frame) {
+	if !f.Arrived.IsZero() {
+		s.metrics.FrameServe.Observe(time.Since(f.Arrived).Seconds())
+	}
 	s.st.lastFrameAt = s.now()
 	// The session numbers its frames itself: a recovered tab counts from 1 again, and
 	// viewers drop a frame whose number is not above the last one's.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/tandem-cobrowse/tandem/renderer"
 	"github.com/tandem-cobrowse/tandem/stream"
@@ -207,6 +208,7 @@ func (s *Session) input(p *participant, m stream.ClientMessage) {
 	case "copy":
 		op = s.copyOp(p, nil, false)
 	}
+	op.read, op.kind = s.st.read, m.Type
 	s.enqueue(op)
 	s.settle()
 }
@@ -306,6 +308,10 @@ func (s *Session) answerDialog(p *participant, m stream.ClientMessage) {
 type injectOp struct {
 	move bool
 	run  func(ctx context.Context, tab Tab) error
+	// read is when the participant's message was read, kind its type: the op's time to
+	// Chromium is measured (tandem_input_inject_seconds).
+	read time.Time
+	kind string
 }
 
 func (s *Session) enqueue(op injectOp) {
@@ -350,10 +356,14 @@ func (s *Session) injectLoop() {
 			continue // the tab is being recovered; input meanwhile is dropped
 		}
 		ctx, cancel := context.WithTimeout(s.ctx, s.params.CallTimeout)
-		if err := op.run(ctx, ref.tab); err != nil && s.ctx.Err() == nil {
+		err := op.run(ctx, ref.tab)
+		if err != nil && s.ctx.Err() == nil {
 			s.log.Debug("inject", "err", err)
 		}
 		cancel()
+		if err == nil && !op.read.IsZero() {
+			s.metrics.InputInject.WithLabelValues(op.kind).Observe(time.Since(op.read).Seconds())
+		}
 	}
 }
 

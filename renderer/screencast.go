@@ -34,6 +34,7 @@ func (t *Tab) screencast(frames iter.Seq2[page.EventScreencastFrame, error]) {
 		if err != nil {
 			return
 		}
+		arrived := time.Now()
 		t.ack(ev.SessionID)
 		snap := t.masks.take(t.ctx, &ev)
 		if ev.Metadata == nil || len(ev.Data) == 0 {
@@ -52,6 +53,7 @@ func (t *Tab) screencast(frames iter.Seq2[page.EventScreencastFrame, error]) {
 			ScrollX:   m.ScrollOffsetX,
 			ScrollY:   m.ScrollOffsetY,
 			Timestamp: ts,
+			Arrived:   arrived,
 			Documents: snap.docs,
 			// The page's own document must be among them, or the pairing went wrong.
 			DocumentsKnown: snap.paired && len(snap.docs) > 0,

@@ -27,6 +27,7 @@ type Frame struct {
 	Width, Height    float64 // CSS px of the viewport shown
 	ScrollX, ScrollY float64
 	Timestamp        time.Time
+	Arrived          time.Time // when the tab got it from Chromium (this machine's clock)
 	// Masks is where masked elements are in this picture, when known at once;
 	// read it with MaskState, which waits for the page's measurement after the
 	// frame.

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/tandem-cobrowse/tandem/metrics"
 	"log/slog"
 	"os"
 	"runtime"
@@ -31,6 +33,7 @@ type bench struct {
 	// warmReady is how many tabs the server has ready for new sessions.
 	warmReady func() int
 	logger    *slog.Logger
+	metrics   *metrics.Metrics // the server's collectors, read for the latency stages
 }
 
 func (b *bench) run(ctx context.Context) (report, error) {
@@ -104,11 +107,11 @@ func (b *bench) run(ctx context.Context) (report, error) {
 	if err != nil {
 		return r, err
 	}
-	b.say("timing %d inputs to the probe flip through Tandem", b.o.Samples)
-	r.Latency, err = measureLatency(ctx, host, pb, b.o.Samples, b.o.Spacing, sampleTimeout)
-	if err == nil {
-		b.say("timing %d inputs to the probe flip straight through DevTools", b.o.Samples)
-		r.Direct, err = direct.measure(ctx, pb, b.o.Samples, b.o.Spacing, sampleTimeout)
+	b.say("timing %d inputs to the probe flip, each through Tandem and then straight through DevTools", b.o.Samples)
+	before, serr := b.readStages()
+	r.Latency, r.Direct, err = measureLatency(ctx, host, pb, b.o.Samples, b.o.Spacing, sampleTimeout, direct)
+	if after, aerr := b.readStages(); serr == nil && aerr == nil {
+		r.Stages = stages{Inject: after.Inject.since(before.Inject), Serve: after.Serve.since(before.Serve)}
 	}
 	direct.close()
 	if err != nil {
@@ -312,6 +315,17 @@ func (b *bench) window(ctx context.Context, host *client, viewers []*client, r *
 	r.ChromeCPU = 100 * (u1.ChromeCPU - u0.ChromeCPU).Seconds() / cpuSpan
 	r.Usage = u1
 	return nil
+}
+
+// readStages reads the server's histograms of Tandem's part of an input's way: mouse
+// input to Chromium, and frames from Chromium to the writers.
+func (b *bench) readStages() (stages, error) {
+	in, err := readHistogram(b.metrics.InputInject.WithLabelValues("mouse").(prometheus.Metric))
+	if err != nil {
+		return stages{}, err
+	}
+	out, err := readHistogram(b.metrics.FrameServe)
+	return stages{Inject: in, Serve: out}, err
 }
 
 // waitWarm waits until the server's warm tabs are all ready again.

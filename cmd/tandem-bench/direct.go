@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"image/jpeg"
 	"log/slog"
@@ -107,30 +106,4 @@ func (d *directTab) sample(ctx context.Context, p probe, timeout time.Duration) 
 			return at.Sub(t0), nil
 		}
 	}
-}
-
-// measureDirect takes samples of the direct latency, spacing apart.
-func (d *directTab) measure(ctx context.Context, p probe, samples int, spacing, timeout time.Duration) (latencyResult, error) {
-	var res latencyResult
-	for i := range samples {
-		start := time.Now()
-		lat, err := d.sample(ctx, p, timeout)
-		switch {
-		case errors.Is(err, ErrNoFrame):
-			res.TimedOut++
-		case err != nil:
-			return res, fmt.Errorf("direct sample %d: %w", i+1, err)
-		default:
-			res.Samples = append(res.Samples, lat)
-		}
-		if wait := spacing - time.Since(start); wait > 0 {
-			if err := sleep(ctx, wait); err != nil {
-				return res, err
-			}
-		}
-	}
-	if len(res.Samples) == 0 {
-		return res, fmt.Errorf("%w: %d direct inputs sent", ErrAllTimedOut, samples)
-	}
-	return res, nil
 }

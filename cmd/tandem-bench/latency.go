@@ -64,9 +64,11 @@ func (pr *prober) drain() {
 }
 
 // measureLatency sends samples mousedown/up pairs from the host and times each to the
-// first frame read showing the probe flipped. Samples start spacing apart.
-func measureLatency(ctx context.Context, host *client, p probe, samples int, spacing, timeout time.Duration) (latencyResult, error) {
-	var res latencyResult
+// first frame read showing the probe flipped. Samples start spacing apart. When direct is
+// set, each is followed by the same input straight through DevTools, so both are measured
+// side by side, under the same load.
+func measureLatency(ctx context.Context, host *client, p probe, samples int, spacing, timeout time.Duration, direct *directTab) (latencyResult, latencyResult, error) {
+	var res, dres latencyResult
 	pr := &prober{host: host, p: p, res: &res}
 	host.skipped.Store(0)
 	host.probing.Store(true)
@@ -77,39 +79,59 @@ func measureLatency(ctx context.Context, host *client, p probe, samples int, spa
 
 	for i := range samples {
 		start := time.Now()
-		cur, err := pr.current(ctx, timeout)
-		if err != nil {
-			return res, fmt.Errorf("sample %d: %w", i+1, err)
-		}
-		// Frames read before t0 show the page before the input whatever their colour;
-		// waitFlip skips them by seq, so they need not be drained here.
-		t0 := time.Now()
-		if err := host.send(mouse("down", 1)); err != nil {
-			return res, fmt.Errorf("%w: sample %d: mousedown: %v", ErrDisconnect, i+1, err)
-		}
-		lat, err := pr.waitFlip(ctx, cur, t0, timeout)
-		if err := host.send(mouse("up", 0)); err != nil {
-			return res, fmt.Errorf("%w: sample %d: mouseup: %v", ErrDisconnect, i+1, err)
-		}
+		lat, err := pr.sample(ctx, host, timeout)
 		switch {
 		case errors.Is(err, ErrNoFrame):
 			res.TimedOut++
 		case err != nil:
-			return res, fmt.Errorf("sample %d: %w", i+1, err)
+			return res, dres, fmt.Errorf("sample %d: %w", i+1, err)
 		default:
 			res.Samples = append(res.Samples, lat)
 		}
+		if direct != nil {
+			lat, err := direct.sample(ctx, p, timeout)
+			switch {
+			case errors.Is(err, ErrNoFrame):
+				dres.TimedOut++
+			case err != nil:
+				return res, dres, fmt.Errorf("direct sample %d: %w", i+1, err)
+			default:
+				dres.Samples = append(dres.Samples, lat)
+			}
+		}
 		if wait := spacing - time.Since(start); wait > 0 {
 			if err := sleep(ctx, wait); err != nil {
-				return res, err
+				return res, dres, err
 			}
 		}
 	}
 	res.Skipped = host.skipped.Load()
 	if len(res.Samples) == 0 {
-		return res, fmt.Errorf("%w: %d inputs sent, server notices: %v", ErrAllTimedOut, samples, host.recentNotices())
+		return res, dres, fmt.Errorf("%w: %d inputs sent, server notices: %v", ErrAllTimedOut, samples, host.recentNotices())
 	}
-	return res, nil
+	if direct != nil && len(dres.Samples) == 0 {
+		return res, dres, fmt.Errorf("%w: %d direct inputs sent", ErrAllTimedOut, samples)
+	}
+	return res, dres, nil
+}
+
+// sample times one mousedown through Tandem to the first frame showing the probe flipped.
+func (pr *prober) sample(ctx context.Context, host *client, timeout time.Duration) (time.Duration, error) {
+	cur, err := pr.current(ctx, timeout)
+	if err != nil {
+		return 0, err
+	}
+	// Frames read before t0 show the page before the input whatever their colour;
+	// waitFlip skips them by seq, so they need not be drained here.
+	t0 := time.Now()
+	if err := host.send(mouse("down", 1)); err != nil {
+		return 0, fmt.Errorf("%w: mousedown: %v", ErrDisconnect, err)
+	}
+	lat, err := pr.waitFlip(ctx, cur, t0, timeout)
+	if err := host.send(mouse("up", 0)); err != nil {
+		return 0, fmt.Errorf("%w: mouseup: %v", ErrDisconnect, err)
+	}
+	return lat, err
 }
 
 // mouse is a left-button press or release at the middle of the picture.

@@ -155,7 +155,7 @@ func run(ctx context.Context, o options, out, progress io.Writer) (err error) {
 		}
 	}()
 
-	b := &bench{o: o, api: newAPI(srv.URL()), demo: srv.DemoURL(), say: say, warmReady: srv.WarmTabsReady, logger: logger}
+	b := &bench{o: o, api: newAPI(srv.URL()), demo: srv.DemoURL(), say: say, warmReady: srv.WarmTabsReady, logger: logger, metrics: srv.Metrics()}
 	if err := b.api.waitHealthy(ctx, 30*time.Second); err != nil {
 		return err
 	}

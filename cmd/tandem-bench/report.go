@@ -47,6 +47,7 @@ type report struct {
 	DropErr        string
 	Latency        latencyResult
 	Direct         latencyResult // the same input in a tab read straight through DevTools
+	Stages         stages        // the server's own timings over the latency samples
 	TTFF           []ttff
 	WarmTabs       int
 	ServerCPU      float64 // % of one core
@@ -115,6 +116,14 @@ func (r report) print(w io.Writer) {
 			ms(percentile(dl, 50)), ms(percentile(dl, 95)), len(r.Direct.Samples), r.Samples)
 		p("   Tandem's overhead: p50 %s, p95 %s (difference of the percentiles)",
 			ms(percentile(lat, 50)-percentile(dl, 50)), ms(percentile(lat, 95)-percentile(dl, 95)))
+	}
+	if st := r.Stages; st.Inject.count > 0 && st.Serve.count > 0 {
+		d := func(x time.Duration) string { return fmt.Sprintf("%.2f ms", float64(x)/float64(time.Millisecond)) }
+		p("   where Tandem's part goes (server histograms over the samples):")
+		p("     input read → Chromium's answer to the dispatch: p50 %s, p95 %s, mean %s (%d mouse events)",
+			d(st.Inject.quantile(0.5)), d(st.Inject.quantile(0.95)), d(st.Inject.mean()), st.Inject.count)
+		p("     frame from Chromium → viewers' writers:          p50 %s, p95 %s, mean %s (%d frames)",
+			d(st.Serve.quantile(0.5)), d(st.Serve.quantile(0.95)), d(st.Serve.mean()), st.Serve.count)
 	}
 	p("   (%d frames decoded, %d with an unclear probe, %d not queued for decoding)",
 		r.Latency.Decoded, r.Latency.Unclear, r.Latency.Skipped)
