@@ -12,14 +12,18 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/tandem-cobrowse/tandem/auditlog"
 	"github.com/tandem-cobrowse/tandem/internal/app"
 )
 
 func main() {
-	// `tandem agents ...` and `tandem sites ...` administer the store; anything else runs
-	// the server.
+	// `tandem agents ...` and `tandem sites ...` administer the store, `tandem audit
+	// verify` checks an audit log; anything else runs the server.
 	if len(os.Args) > 1 && (os.Args[1] == "agents" || os.Args[1] == "sites") {
 		os.Exit(runAdmin(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "audit" {
+		os.Exit(runAudit(os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	cfg, err := parseConfig(os.Args[1:], os.Getenv, os.Stderr)
 	if errors.Is(err, errHelp) {
@@ -55,12 +59,13 @@ func run(ctx context.Context, cfg config, logw io.Writer) error {
 	case "-":
 		ac.AuditLog = os.Stdout
 	default:
-		f, err := os.OpenFile(cfg.AuditLog, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		// The file's chain is checked and continued; a broken one stops the server.
+		f, chain, err := auditlog.OpenFile(cfg.AuditLog)
 		if err != nil {
-			return fmt.Errorf("audit log: %w", err)
+			return fmt.Errorf("audit log: %w (check it with `tandem audit verify`, and move it aside to start a new log)", err)
 		}
 		defer f.Close()
-		ac.AuditLog = f
+		ac.AuditLog = chain
 	}
 	s, err := app.New(ctx, ac, logger)
 	if err != nil {
