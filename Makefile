@@ -26,4 +26,5 @@ test: deps
 
 bench: deps
 	$(GO) test -tags "$(TAGS)" -run '^$$' -bench 'Fanout|Paint|Sanitize|BuildFor|Patch' -benchmem ./stream/ ./mask/ ./dom/
+	$(GO) test -run '^$$' -bench Forwarding -benchtime 300x ./call/
 	$(GO) run -tags "$(TAGS)" ./cmd/tandem-bench -viewers 50

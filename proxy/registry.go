@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tandem-cobrowse/tandem/call"
 	"github.com/tandem-cobrowse/tandem/metrics"
 	"github.com/tandem-cobrowse/tandem/renderer"
 )
@@ -35,6 +36,8 @@ type RegistryParams struct {
 	// OnEnd, if set, is told of every session that ends (the help queue forgets its
 	// requests).
 	OnEnd func(id string)
+	// Call is the SFU of the sessions' calls; nil turns calls off.
+	Call *call.SFU
 }
 
 // Registry holds the live sessions of this server.
@@ -178,6 +181,7 @@ func (r *Registry) Create(ctx context.Context, ns SessionRequest) (Created, erro
 		JPEGQuality: r.p.JPEGQuality,
 		IdleTimeout: r.p.IdleTimeout, CallTimeout: r.p.CallTimeout, Logger: r.log,
 		Metrics: r.p.Metrics, Audit: r.p.Audit, OnEnd: r.forget, ProbeInterval: r.p.ProbeInterval, Now: r.p.Now,
+		Call: r.p.Call,
 	})
 	r.mu.Lock()
 	r.sessions[id] = s

@@ -48,6 +48,9 @@ type RoleRules struct {
 	// Upload: whether, while in control, the role may answer the page's file choosers
 	// with files of its own (upload_rules.go).
 	Upload UploadRules `json:"upload"`
+	// Call is what the role may publish in the session's call; every participant may
+	// join it to listen and watch.
+	Call CallRules `json:"call"`
 }
 
 // DefaultMaskSelectors are masked for every role that may not see masked content, with no
@@ -126,11 +129,11 @@ const MaxPriority = 1000
 func DefaultRules() Rules {
 	return Rules{
 		Host: RoleRules{View: true, Point: true, Control: true, Navigate: true, Priority: 100, SeeMasked: true, Mode: ModeDOM,
-			Upload: defaultUpload(true)},
+			Upload: defaultUpload(true), Call: CallRules{Audio: true, Video: true}},
 		Agent: RoleRules{View: true, Point: true, Control: true, Navigate: true, Priority: 50, Mode: ModeDOM,
-			AskToView: true, AskForControl: true, Upload: defaultUpload(true)},
+			AskToView: true, AskForControl: true, Upload: defaultUpload(true), Call: CallRules{Audio: true, Video: true}},
 		Guest: RoleRules{View: true, Point: true, Control: true, Navigate: false, Priority: 10, Mode: ModeDOM,
-			Upload: defaultUpload(false)},
+			Upload: defaultUpload(false), Call: CallRules{Audio: true}},
 	}
 }
 
@@ -162,6 +165,7 @@ type roleRulesPatch struct {
 	AskForControl *bool `json:"askForControl"`
 
 	Upload *uploadRulesPatch `json:"upload"`
+	Call   *callRulesPatch   `json:"call"`
 }
 
 // RulesPatch is the "rules" object of a create request: per role, only the fields given.
@@ -272,6 +276,14 @@ func apply(dst *RoleRules, p *roleRulesPatch) {
 	if p.AskForControl != nil {
 		dst.AskForControl = *p.AskForControl
 	}
+	if p.Call != nil {
+		if p.Call.Audio != nil {
+			dst.Call.Audio = *p.Call.Audio
+		}
+		if p.Call.Video != nil {
+			dst.Call.Video = *p.Call.Video
+		}
+	}
 	if p.Upload != nil {
 		dst.Upload.apply(p.Upload)
 	}
@@ -290,4 +302,15 @@ func checkList(items []string, most, longest int) error {
 		}
 	}
 	return nil
+}
+
+// CallRules are what a role may publish in the call.
+type CallRules struct {
+	Audio bool `json:"audio"`
+	Video bool `json:"video"`
+}
+
+type callRulesPatch struct {
+	Audio *bool `json:"audio"`
+	Video *bool `json:"video"`
 }

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/tandem-cobrowse/tandem/call"
 	"github.com/tandem-cobrowse/tandem/dom"
 	"github.com/tandem-cobrowse/tandem/help"
 	"github.com/tandem-cobrowse/tandem/metrics"
@@ -81,6 +82,8 @@ type SessionParams struct {
 	Audit         *Audit
 	OnEnd         func(id string)
 	Now           func() time.Time
+	// Call is the SFU the session's call uses; nil turns calls off.
+	Call *call.SFU
 }
 
 // Session is one co-browse session: its participants, rules, control state and tab.
@@ -153,8 +156,10 @@ type state struct {
 	lastStillAt  time.Time // of the newest "still" message
 	pace         pacer     // fan-out pacing of big audiences (pacing.go)
 	read         time.Time // when the message being handled was read
+	call         callState // the session's call (session_call.go)
 
 	chooser *fileChooser // the page's open file chooser (session_files.go)
+	chat    chatLog      // the session's chat (session_chat.go)
 }
 
 // gesture is what the controller holds down in the tab, from the input we injected.
@@ -176,6 +181,7 @@ type participant struct {
 	gen         int  // bumped on every (re)connect, so stale grace timers do nothing
 	viewport    *stream.Viewport
 	limiter     *rate.Limiter
+	chatLimit   *rate.Limiter         // chat messages; made on the first (session_chat.go)
 	told        map[Refusal]time.Time // when each refusal was last told
 	mode        string                // ModeDOM or ModePixels
 	domGen      uint64                // the DOM snapshot generation its copy has; 0: none
@@ -234,6 +240,7 @@ func NewSession(ctx context.Context, p SessionParams) *Session {
 			audiences:    map[audienceID]*audience{},
 			roleCount:    map[Role]int{},
 			refused:      map[Refusal]int{},
+			call:         callState{members: map[ParticipantID]callMember{}},
 		},
 	}
 	s.assetCap = newSecret(18)
@@ -343,6 +350,7 @@ func (s *Session) finish(reason string) {
 	}
 	s.st.ended = true
 	s.st.pace.stop()
+	s.endCall()
 	for _, p := range s.st.participants {
 		if p.conn != nil {
 			p.conn.Close(CloseSessionEnded, "session_ended", reason)
@@ -474,10 +482,14 @@ func (s *Session) enter(p *participant, conn Conn, hello stream.ClientMessage, r
 		s.applyViewport(p)
 	}
 	s.broadcastState()
+	s.sendChatHistory(p)
 	if s.st.dialog != nil {
 		_ = conn.Send(dialogFor(s.st.dialog))
 	}
 	s.replayPicker(p)
+	if len(s.st.call.members) > 0 {
+		s.broadcastCall() // the newcomer learns who is in the call
+	}
 	s.replayChooser(p)
 	_ = conn.Send(modeMsg{Type: "mode", Mode: p.mode})
 	if s.rules.For(role).View && s.getsFrames(p) {
@@ -533,6 +545,7 @@ func (s *Session) Leave(id ParticipantID, conn Conn) {
 		if p == nil || p.conn != conn {
 			return // replaced by a newer connection
 		}
+		s.leaveCall(p) // its media went with the connection; the client joins again on resume
 		p.conn = nil
 		gen := p.gen
 		s.metrics.Participants.WithLabelValues(string(p.role)).Dec()

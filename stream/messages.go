@@ -35,7 +35,7 @@ type ClientMessage struct {
 	Key            string       `json:"key,omitempty"`
 	Code           string       `json:"code,omitempty"`
 	KeyCode        int          `json:"keyCode,omitempty"`
-	Text           string       `json:"text,omitempty"`
+	Text           string       `json:"text,omitempty"` // key, text, composition; chat
 	Repeat         bool         `json:"repeat,omitempty"`
 	Location       int          `json:"location,omitempty"`
 	SelectionStart int          `json:"selectionStart,omitempty"`
@@ -65,6 +65,14 @@ type ClientMessage struct {
 	// consent (the host's answer): kind "view" or "control", about participant
 	Kind  string `json:"kind,omitempty"`
 	Allow *bool  `json:"allow,omitempty"`
+
+	// call (action join, leave or mute): what the client asks to publish, or has muted
+	Audio *bool `json:"audio,omitempty"`
+	Video *bool `json:"video,omitempty"`
+	// rtc: a session description or an ICE candidate of the call, as the browser's
+	// RTCSessionDescription and RTCIceCandidate serialise them
+	SDP       json.RawMessage `json:"sdp,omitempty"`
+	Candidate json.RawMessage `json:"candidate,omitempty"`
 }
 
 // Viewport is a viewer's drawing area: CSS size, device pixel ratio, phone with touch.

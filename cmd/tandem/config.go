@@ -12,6 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pion/webrtc/v4"
+
+	"github.com/tandem-cobrowse/tandem/call"
 	"github.com/tandem-cobrowse/tandem/console"
 	"github.com/tandem-cobrowse/tandem/egress"
 	"github.com/tandem-cobrowse/tandem/internal/app"
@@ -47,6 +50,12 @@ type config struct {
 	OIDCEmails     string
 	OIDCDomains    string
 	OIDCName       string
+	RTCUDPAddr     string
+	RTCTCPAddr     string
+	RTCPublicIP    string
+	RTCTURNURL     string
+	RTCTURNUser    string
+	RTCTURNPass    string
 }
 
 // errHelp is returned for --help, which is not a failure.
@@ -101,6 +110,12 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	boolean(&c.NoSandbox, "no-sandbox", "TANDEM_NO_SANDBOX", os.Geteuid() == 0, "run Chromium without its sandbox (needed as root; default true only when running as root)")
 	str(&c.DemoAddr, "demo-addr", "TANDEM_DEMO_ADDR", "127.0.0.1:8081", "address of the bundled demo provider site (empty disables it)")
 	integer(&c.MaxSessions, "max-sessions", "TANDEM_MAX_SESSIONS", 20, "most sessions at once; more answer 429")
+	str(&c.RTCUDPAddr, "rtc-udp-addr", "TANDEM_RTC_UDP_ADDR", "", "the one UDP address every call's media comes to (default: the --addr host, port 7882; off turns calls off)")
+	str(&c.RTCTCPAddr, "rtc-tcp-addr", "TANDEM_RTC_TCP_ADDR", "", "TCP address for call media from networks that block UDP (default: the --addr host, port 7881; off turns it off)")
+	str(&c.RTCPublicIP, "rtc-public-ip", "TANDEM_RTC_PUBLIC_IP", "", "comma-separated public addresses of this server behind 1:1 NAT, given to participants for call media")
+	str(&c.RTCTURNURL, "rtc-turn-url", "TANDEM_RTC_TURN_URL", "", "comma-separated turn: or turns: URLs participants' browsers may relay call media through")
+	str(&c.RTCTURNUser, "rtc-turn-username", "TANDEM_RTC_TURN_USERNAME", "", "username for --rtc-turn-url")
+	str(&c.RTCTURNPass, "rtc-turn-credential", "TANDEM_RTC_TURN_CREDENTIAL", "", "credential for --rtc-turn-url")
 	integer(&c.WarmTabs, "warm-tabs", "TANDEM_WARM_TABS", 2, "tabs kept ready (each in its own fresh browser context) so new sessions start at once; 0 opens each when asked")
 	duration(&c.IdleTimeout, "idle-timeout", "TANDEM_IDLE_TIMEOUT", 5*time.Minute, "a session with nobody connected ends after this")
 	integer(&c.JPEGQuality, "jpeg-quality", "TANDEM_JPEG_QUALITY", 80, "JPEG quality of screencast frames, 1-100")
@@ -205,6 +220,39 @@ func (c config) origins() []string {
 	return out
 }
 
+// call is where calls take media: ports 7882 (UDP) and 7881 (TCP) on the --addr host
+// unless set.
+func (c config) call() call.Config {
+	host, _, _ := net.SplitHostPort(c.Addr)
+	addr := func(v, port string) string {
+		switch v {
+		case "off":
+			return ""
+		case "":
+			return net.JoinHostPort(host, port)
+		}
+		return v
+	}
+	cc := call.Config{UDPAddr: addr(c.RTCUDPAddr, "7882"), TCPAddr: addr(c.RTCTCPAddr, "7881"), PublicIPs: split(c.RTCPublicIP)}
+	if cc.UDPAddr == "" {
+		return call.Config{}
+	}
+	if urls := split(c.RTCTURNURL); len(urls) > 0 {
+		cc.ICEServers = []webrtc.ICEServer{{URLs: urls, Username: c.RTCTURNUser, Credential: c.RTCTURNPass}}
+	}
+	return cc
+}
+
+func split(list string) []string {
+	var out []string
+	for _, v := range strings.Split(list, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 func (c config) allowHosts() []string {
 	var out []string
 	for _, h := range strings.Split(c.AllowHosts, ",") {
@@ -221,7 +269,7 @@ func (c config) app() app.Config {
 		DemoAddr: c.DemoAddr, MaxSessions: c.MaxSessions, IdleTimeout: c.IdleTimeout, JPEGQuality: c.JPEGQuality,
 		DialogTimeout: c.DialogTimeout, CallTimeout: c.CallTimeout, AllowedOrigins: c.origins(),
 		AllowHosts: c.allowHosts(), DBPath: c.DBPath, HelpPatience: c.HelpPatience, OIDC: c.oidc(),
-		WarmTabs: c.WarmTabs,
+		WarmTabs: c.WarmTabs, Call: c.call(),
 	}
 }
 

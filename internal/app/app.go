@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/tandem-cobrowse/tandem/agent"
+	"github.com/tandem-cobrowse/tandem/call"
 	"github.com/tandem-cobrowse/tandem/console"
 	"github.com/tandem-cobrowse/tandem/demo"
 	"github.com/tandem-cobrowse/tandem/egress"
@@ -65,6 +66,8 @@ type Config struct {
 	OIDC *console.OIDCConfig
 	// WarmTabs is how many tabs are kept ready for new sessions; 0 opens each when asked.
 	WarmTabs int
+	// Call is where the sessions' calls take media; an empty UDPAddr turns calls off.
+	Call call.Config
 }
 
 // Server is the whole of Tandem wired together: Chromium, sessions, API, UI, demo site.
@@ -78,6 +81,7 @@ type Server struct {
 	metrics  *metrics.Metrics
 	egress   *egress.Proxy
 	echo     *echo.Echo
+	sfu      *call.SFU
 	// warm holds tabs made ahead for new sessions (warmtabs.go).
 	warm         *warm.Pool[*warmTab]
 	warmViewport renderer.Viewport
@@ -161,6 +165,14 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 	s.metrics = metrics.New(reg)
 	audit := proxy.NewAudit(cfg.AuditLog)
 
+	if cfg.Call.UDPAddr != "" {
+		cc := cfg.Call
+		cc.Logger = logger
+		if s.sfu, err = call.New(cc); err != nil {
+			return fail(err)
+		}
+		logger.Info("calls take media on", "udp", s.sfu.UDPPort(), "tcp", s.sfu.TCPPort())
+	}
 	viewport := renderer.Viewport{Width: 1280, Height: 800, DPR: 1}
 	s.warm = s.newWarmTabs(ctx, viewport)
 	s.registry = proxy.NewRegistry(ctx, proxy.RegistryParams{
@@ -175,6 +187,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		Audit:       audit,
 		JPEGQuality: cfg.JPEGQuality,
 		OnEnd:       queue.Forget,
+		Call:        s.sfu,
 	})
 	api := proxy.NewAPI(proxy.APIParams{
 		Ctx:      ctx,
@@ -329,6 +342,9 @@ func listenerEntries(a *net.TCPAddr) []egress.AllowEntry {
 func (s *Server) close() {
 	if s.warm != nil {
 		s.warm.Close()
+	}
+	if s.sfu != nil {
+		_ = s.sfu.Close()
 	}
 	if s.egress != nil {
 		s.egress.Close()

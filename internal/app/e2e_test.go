@@ -73,6 +73,10 @@ func participantBrowser(t *testing.T, execPath string) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("no-first-run", true),
 		chromedp.Flag("disable-features", "AutofillServerCommunication,OptimizationHints,MediaRouter"),
+		// A camera and microphone for the call: Chromium's test pattern and beep, granted
+		// without asking.
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
 		chromedp.WindowSize(1280, 800),
 	)
 	if os.Geteuid() == 0 {

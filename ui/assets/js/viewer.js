@@ -9,6 +9,8 @@ import { Input } from './input.js';
 import { renderPanel } from './panel.js';
 import { toast, copyText } from './toasts.js';
 import { Uploads } from './upload.js';
+import { Chat } from './chat.js';
+import { Call } from './call.js';
 
 const NAME_KEY = 'tandem.name';
 const MODE_KEY = 'tandem.mode';
@@ -444,6 +446,16 @@ const uploads = new Uploads({
   where: () => (app.state && app.state.url) || '',
 });
 
+// --- the session's chat (chat.js) ---
+
+const chat = new Chat({ send, me: () => app.me });
+
+// --- the session's call (call.js) ---
+
+const call = new Call({ send, me: () => app.me, person, toast });
+// What the call receives, for diagnostics (and the end-to-end tests).
+globalThis.tandemCallStats = () => call.stats();
+
 // --- messages ---
 
 function onMessage(m) {
@@ -466,6 +478,17 @@ function onMessage(m) {
       renderLinks();
       renderAll();
       if (!screen.hasFrame) $('#placeholder-text').textContent = 'Waiting for the first picture of the page…';
+      call.disconnected(); // a new connection: the old one's media went with it
+      call.ready(true);
+      break;
+    case 'call_joined':
+      call.joined(m);
+      break;
+    case 'call_state':
+      call.state(m);
+      break;
+    case 'rtc':
+      call.signal(m).catch((err) => console.warn('call:', err));
       break;
     case 'state': {
       const wasMine = inControl();
@@ -538,11 +561,19 @@ function onMessage(m) {
         ? { level: 'success', title: 'Copied from the shared page', key: 'clip' }
         : { level: 'warning', title: 'Could not copy to your clipboard', message: 'Your browser blocked the clipboard.', key: 'clip' }));
       break;
+    case 'chat_history':
+      chat.history(m.messages);
+      break;
+    case 'chat':
+      chat.message(m);
+      break;
     case 'notice':
+      if (chat.notice(m)) break;
       if (m.code === 'input_refused') pickers.refused();
       toast({ level: m.level || 'info', message: m.message || m.code, key: `notice-${m.code}-${m.reason || ''}` });
       break;
     case 'error':
+      if (chat.error(m)) break;
       pickers.refused();
       toast({ level: 'error', message: m.message || m.code, key: `error-${m.code}` });
       break;
@@ -608,6 +639,8 @@ function stop(code, message) {
   app.dialog = null;
   pickers.closed();
   uploads.hide();
+  chat.end();
+  call.end();
   if (conn && !conn.stopped) conn.stop();
   input.controlChanged(false);
   const [title, fallback] = ENDED[code] || ['Disconnected', ''];

@@ -1,0 +1,314 @@
+package call
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// Publish is what a participant may send: its role's call rule.
+type Publish struct {
+	Audio bool `json:"audio"`
+	Video bool `json:"video"`
+}
+
+// Signal is one signalling message between a participant and the SFU, carried on the
+// participant's WebSocket: a session description or an ICE candidate.
+type Signal struct {
+	SDP       *webrtc.SessionDescription `json:"sdp,omitempty"`
+	Candidate *webrtc.ICECandidateInit   `json:"candidate,omitempty"`
+}
+
+// Room is one session's call. Tandem always makes the offers: when someone starts or
+// stops publishing, every other member gets a new offer with the tracks to receive.
+type Room struct {
+	sfu *SFU
+	log *slog.Logger
+
+	mu     sync.Mutex
+	closed bool
+	peers  map[string]*peer
+	tracks map[string]*forward // by track id
+}
+
+type peer struct {
+	id       string
+	pub      Publish
+	pc       *webrtc.PeerConnection
+	send     func(Signal) // must not block
+	offering bool         // an offer is out, its answer not in
+	again    bool         // the tracks changed meanwhile: offer again after the answer
+}
+
+// forward is one published track and its copy that every other member receives.
+type forward struct {
+	from   string
+	remote *webrtc.TrackRemote
+	pc     *webrtc.PeerConnection // the publisher's, for keyframe requests
+	local  *webrtc.TrackLocalStaticRTP
+}
+
+// NewRoom opens a room for one session.
+func (s *SFU) NewRoom(log *slog.Logger) *Room {
+	if log == nil {
+		log = s.log
+	}
+	return &Room{sfu: s, log: log.With("component", "call"), peers: map[string]*peer{}, tracks: map[string]*forward{}}
+}
+
+// Join makes id a member that may publish pub and receives everyone else; send carries
+// Tandem's signals to it. Joining again replaces the earlier connection.
+func (r *Room) Join(id string, pub Publish, send func(Signal)) error {
+	pc, err := r.sfu.api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return fmt.Errorf("call: %w", err)
+	}
+	p := &peer{id: id, pub: pub, pc: pc, send: send}
+	kinds := map[webrtc.RTPCodecType]bool{webrtc.RTPCodecTypeAudio: pub.Audio, webrtc.RTPCodecTypeVideo: pub.Video}
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
+		if !kinds[kind] {
+			continue // no m-line to publish on: the browser cannot send it
+		}
+		if _, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			pc.Close()
+			return fmt.Errorf("call: %w", err)
+		}
+	}
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c == nil {
+			return
+		}
+		ci := c.ToJSON()
+		send(Signal{Candidate: &ci})
+	})
+	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		if !kinds[t.Kind()] {
+			return // not offered, so not negotiated; never forwarded
+		}
+		r.forward(p, t)
+	})
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		if st == webrtc.PeerConnectionStateFailed {
+			r.log.Info("call connection failed", "participant", id)
+			r.leave(id, pc)
+		}
+	})
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		pc.Close()
+		return ErrClosed
+	}
+	if old := r.peers[id]; old != nil {
+		r.dropLocked(old)
+	}
+	r.peers[id] = p
+	r.offerLocked(p)
+	return nil
+}
+
+// Signal takes a participant's answer or ICE candidate.
+func (r *Room) Signal(id string, s Signal) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := r.peers[id]
+	if p == nil {
+		return ErrNotInCall
+	}
+	if s.SDP != nil {
+		if s.SDP.Type != webrtc.SDPTypeAnswer || !p.offering {
+			return fmt.Errorf("call: expected an answer to Tandem's offer, got %s", s.SDP.Type)
+		}
+		if err := p.pc.SetRemoteDescription(*s.SDP); err != nil {
+			return fmt.Errorf("call: answer: %w", err)
+		}
+		p.offering = false
+		if p.again {
+			p.again = false
+			r.offerLocked(p)
+		}
+	}
+	if s.Candidate != nil {
+		if err := p.pc.AddICECandidate(*s.Candidate); err != nil {
+			return fmt.Errorf("call: candidate: %w", err)
+		}
+	}
+	return nil
+}
+
+// Leave ends id's membership: its tracks stop for everyone.
+func (r *Room) Leave(id string) { r.leave(id, nil) }
+
+// leave drops id if its connection is pc (any, for nil).
+func (r *Room) leave(id string, pc *webrtc.PeerConnection) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := r.peers[id]
+	if p == nil || (pc != nil && p.pc != pc) {
+		return
+	}
+	r.dropLocked(p)
+	delete(r.peers, id)
+	r.renegotiateLocked()
+}
+
+// Members lists who is in the call.
+func (r *Room) Members() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, 0, len(r.peers))
+	for id := range r.peers {
+		out = append(out, id)
+	}
+	return out
+}
+
+// Close ends the call for everyone.
+func (r *Room) Close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = true
+	for id, p := range r.peers {
+		r.dropLocked(p)
+		delete(r.peers, id)
+	}
+}
+
+func (r *Room) dropLocked(p *peer) {
+	for tid, f := range r.tracks {
+		if f.pc == p.pc {
+			delete(r.tracks, tid)
+		}
+	}
+	go p.pc.Close() // it waits for its goroutines, some of which may wait for r.mu
+}
+
+// forward copies a published track to every other member until it ends.
+func (r *Room) forward(p *peer, t *webrtc.TrackRemote) {
+	local, err := webrtc.NewTrackLocalStaticRTP(t.Codec().RTPCodecCapability, p.id+"-"+t.Kind().String(), p.id)
+	if err != nil {
+		r.log.Warn("call: forwarding a track", "err", err)
+		return
+	}
+	f := &forward{from: p.id, remote: t, pc: p.pc, local: local}
+	r.mu.Lock()
+	if r.closed || r.peers[p.id] != p {
+		r.mu.Unlock()
+		return
+	}
+	r.tracks[local.ID()] = f
+	r.renegotiateLocked()
+	r.mu.Unlock()
+
+	buf := make([]byte, 1500)
+	var pkt rtp.Packet
+	for {
+		n, _, err := t.Read(buf)
+		if err != nil {
+			break
+		}
+		if err := pkt.Unmarshal(buf[:n]); err != nil {
+			continue
+		}
+		// The publisher's header extensions carry the ids it negotiated (its mid, audio
+		// level...), which mean other things on a receiver's connection: dropped here.
+		pkt.Extension, pkt.Extensions = false, nil
+		if err := local.WriteRTP(&pkt); err != nil && !errors.Is(err, io.ErrClosedPipe) {
+			break
+		}
+	}
+	r.mu.Lock()
+	if r.tracks[local.ID()] == f {
+		delete(r.tracks, local.ID())
+		r.renegotiateLocked()
+	}
+	r.mu.Unlock()
+}
+
+// renegotiateLocked offers every member the tracks it should now receive.
+func (r *Room) renegotiateLocked() {
+	for _, p := range r.peers {
+		r.offerLocked(p)
+	}
+}
+
+// offerLocked brings p's senders in line with the room's tracks and sends it an offer,
+// or notes that one is due once the outstanding offer is answered.
+func (r *Room) offerLocked(p *peer) {
+	if p.offering {
+		p.again = true
+		return
+	}
+	have := map[string]bool{}
+	for _, s := range p.pc.GetSenders() {
+		t := s.Track()
+		if t == nil {
+			continue
+		}
+		if _, ok := r.tracks[t.ID()]; !ok {
+			_ = p.pc.RemoveTrack(s)
+			continue
+		}
+		have[t.ID()] = true
+	}
+	for tid, f := range r.tracks {
+		if f.from == p.id || have[tid] {
+			continue
+		}
+		// An m-line of its own: AddTrack would reuse the m-line this member publishes on,
+		// and its browser sends there without receiving.
+		tr, err := p.pc.AddTransceiverFromTrack(f.local, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+		if err != nil {
+			r.log.Warn("call: adding a track", "participant", p.id, "err", err)
+			continue
+		}
+		go r.relayRTCP(tr.Sender(), f)
+		// A new receiver needs a keyframe to start from.
+		r.keyframe(f)
+	}
+	if len(p.pc.GetTransceivers()) == 0 {
+		return // nothing to send or receive yet: the first track brings the first offer
+	}
+	offer, err := p.pc.CreateOffer(nil)
+	if err == nil {
+		err = p.pc.SetLocalDescription(offer)
+	}
+	if err != nil {
+		if p.pc.ConnectionState() != webrtc.PeerConnectionStateClosed {
+			r.log.Warn("call: offer", "participant", p.id, "err", err)
+		}
+		return
+	}
+	p.offering = true
+	p.send(Signal{SDP: &offer})
+}
+
+// relayRTCP passes a receiver's keyframe requests on to the publisher.
+func (r *Room) relayRTCP(sender *webrtc.RTPSender, f *forward) {
+	for {
+		pkts, _, err := sender.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, pkt := range pkts {
+			switch pkt.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				r.keyframe(f)
+			}
+		}
+	}
+}
+
+func (r *Room) keyframe(f *forward) {
+	if f.remote.Kind() != webrtc.RTPCodecTypeVideo {
+		return
+	}
+	_ = f.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(f.remote.SSRC())}})
+}

@@ -1,0 +1,164 @@
+package proxy
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/tandem-cobrowse/tandem/call"
+	"github.com/tandem-cobrowse/tandem/stream"
+)
+
+// The session's call (docs/protocol.md, Call): participants join and leave it with `call`
+// messages, and their browsers negotiate with Tandem's SFU with `rtc` messages on the same
+// WebSocket. The session keeps who is in the call and what they publish; the room keeps
+// the media.
+
+// callMember is one participant's place in the call.
+type callMember struct {
+	Audio      bool `json:"audio"`      // may publish audio (and asked to)
+	Video      bool `json:"video"`      // may publish video (and asked to)
+	AudioMuted bool `json:"audioMuted"` // said by the client; its track sends silence
+	VideoMuted bool `json:"videoMuted"`
+}
+
+type callMemberInfo struct {
+	ID ParticipantID `json:"id"`
+	callMember
+}
+
+type callStateMsg struct {
+	Type    string           `json:"type"` // "call_state"
+	Members []callMemberInfo `json:"members"`
+}
+
+type callJoinedMsg struct {
+	Type       string             `json:"type"` // "call_joined"
+	Audio      bool               `json:"audio"`
+	Video      bool               `json:"video"`
+	ICEServers []webrtc.ICEServer `json:"iceServers"`
+}
+
+type rtcMsg struct {
+	Type      string                     `json:"type"` // "rtc"
+	SDP       *webrtc.SessionDescription `json:"sdp,omitempty"`
+	Candidate *webrtc.ICECandidateInit   `json:"candidate,omitempty"`
+}
+
+func (s *Session) callMessage(p *participant, m stream.ClientMessage) {
+	switch m.Action {
+	case "join":
+		s.joinCall(p, m)
+	case "leave":
+		s.leaveCall(p)
+	case "mute":
+		mem, ok := s.st.call.members[p.id]
+		if !ok {
+			_ = p.conn.Send(errMsg("conflict", "you are not in the call"))
+			return
+		}
+		if m.Audio != nil {
+			mem.AudioMuted = !*m.Audio
+		}
+		if m.Video != nil {
+			mem.VideoMuted = !*m.Video
+		}
+		s.st.call.members[p.id] = mem
+		s.broadcastCall()
+	default:
+		_ = p.conn.Send(errMsg("bad_message", "call action must be join, leave or mute"))
+	}
+}
+
+// joinCall lets p in, publishing what it asks for within its role's call rule.
+func (s *Session) joinCall(p *participant, m stream.ClientMessage) {
+	if s.params.Call == nil {
+		_ = p.conn.Send(errMsg("forbidden", "calls are off on this server"))
+		return
+	}
+	rule := s.rules.For(p.role).Call
+	pub := call.Publish{Audio: rule.Audio && (m.Audio == nil || *m.Audio), Video: rule.Video && (m.Video == nil || *m.Video)}
+	if s.st.call.room == nil {
+		s.st.call.room = s.params.Call.NewRoom(s.log)
+	}
+	conn := p.conn
+	// The room calls send from the SFU's goroutines: the connection's queue takes it.
+	err := s.st.call.room.Join(string(p.id), pub, func(sig call.Signal) {
+		_ = conn.Send(rtcMsg{Type: "rtc", SDP: sig.SDP, Candidate: sig.Candidate})
+	})
+	if err != nil {
+		s.log.Warn("joining the call", "participant", p.id, "err", err)
+		_ = p.conn.Send(errMsg("unavailable", "the call could not be joined"))
+		return
+	}
+	s.st.call.members[p.id] = callMember{Audio: pub.Audio, Video: pub.Video}
+	s.audit.Record("call_joined", s.id, slog.String("participant", string(p.id)),
+		slog.Bool("audio", pub.Audio), slog.Bool("video", pub.Video))
+	_ = p.conn.Send(callJoinedMsg{Type: "call_joined", Audio: pub.Audio, Video: pub.Video, ICEServers: s.params.Call.ICEServers()})
+	s.broadcastCall()
+}
+
+// leaveCall takes p out of the call, if it is in.
+func (s *Session) leaveCall(p *participant) {
+	if _, ok := s.st.call.members[p.id]; !ok {
+		return
+	}
+	delete(s.st.call.members, p.id)
+	if s.st.call.room != nil {
+		s.st.call.room.Leave(string(p.id))
+	}
+	s.audit.Record("call_left", s.id, slog.String("participant", string(p.id)))
+	s.broadcastCall()
+}
+
+// rtcMessage passes a browser's answer or ICE candidate to the SFU.
+func (s *Session) rtcMessage(p *participant, m stream.ClientMessage) {
+	if _, ok := s.st.call.members[p.id]; !ok || s.st.call.room == nil {
+		_ = p.conn.Send(errMsg("conflict", "join the call first"))
+		return
+	}
+	var sig call.Signal
+	if len(m.SDP) > 0 {
+		sig.SDP = &webrtc.SessionDescription{}
+		if err := json.Unmarshal(m.SDP, sig.SDP); err != nil {
+			_ = p.conn.Send(errMsg("bad_message", "rtc sdp: "+err.Error()))
+			return
+		}
+	}
+	if len(m.Candidate) > 0 {
+		sig.Candidate = &webrtc.ICECandidateInit{}
+		if err := json.Unmarshal(m.Candidate, sig.Candidate); err != nil {
+			_ = p.conn.Send(errMsg("bad_message", "rtc candidate: "+err.Error()))
+			return
+		}
+	}
+	if err := s.st.call.room.Signal(string(p.id), sig); err != nil && !errors.Is(err, call.ErrNotInCall) {
+		_ = p.conn.Send(errMsg("bad_message", err.Error()))
+	}
+}
+
+// broadcastCall tells everyone who is in the call.
+func (s *Session) broadcastCall() {
+	msg := callStateMsg{Type: "call_state", Members: []callMemberInfo{}}
+	for _, id := range s.st.order {
+		if mem, ok := s.st.call.members[id]; ok {
+			msg.Members = append(msg.Members, callMemberInfo{ID: id, callMember: mem})
+		}
+	}
+	s.broadcast(msg)
+}
+
+// callState is the session goroutine's part of the call.
+type callState struct {
+	room    *call.Room // nil until someone joins
+	members map[ParticipantID]callMember
+}
+
+// endCall closes the call with the session.
+func (s *Session) endCall() {
+	if s.st.call.room != nil {
+		s.st.call.room.Close()
+	}
+}
