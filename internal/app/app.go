@@ -239,6 +239,14 @@ func (s *Server) DemoURL() string {
 	return "http://" + s.dln.Addr().String() + "/"
 }
 
+// CallPorts are the ports call media comes to (UDP, and TCP or 0); zeros when calls are off.
+func (s *Server) CallPorts() (udp, tcp int) {
+	if s.sfu == nil {
+		return 0, 0
+	}
+	return s.sfu.UDPPort(), s.sfu.TCPPort()
+}
+
 // Metrics are the server's Prometheus collectors.
 func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
 

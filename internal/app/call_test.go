@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,11 +14,13 @@ import (
 )
 
 type callStats struct {
-	FramesDecoded float64 `json:"framesDecoded"`
-	AudioEnergy   float64 `json:"audioEnergy"`
-	AudioSamples  float64 `json:"audioSamples"`
-	AudioPackets  float64 `json:"audioPackets"`
-	Tracks        int     `json:"tracks"`
+	FramesDecoded float64  `json:"framesDecoded"`
+	AudioEnergy   float64  `json:"audioEnergy"`
+	AudioSamples  float64  `json:"audioSamples"`
+	AudioPackets  float64  `json:"audioPackets"`
+	Remotes       []string `json:"remotes"`
+	Selected      string   `json:"selected"`
+	Tracks        int      `json:"tracks"`
 }
 
 // waitStats waits until a participant's call receives what want says.
@@ -73,6 +76,19 @@ func TestTwoPeopleTalkThroughTandem(t *testing.T) {
 	h := waitStats(t, host, "Hana", func(s callStats) bool { return s.AudioEnergy > 0 })
 	if h.FramesDecoded != 0 {
 		t.Fatalf("Hana decoded %v video frames from Gus, whose role publishes audio only", h.FramesDecoded)
+	}
+	// The media goes to Tandem and nowhere else: every candidate a browser was offered is
+	// on Tandem's media port, and so is the pair in use.
+	udp, _ := srv.CallPorts()
+	for who, st := range map[string]callStats{"Gus": g, "Hana": h} {
+		if !strings.HasSuffix(st.Selected, fmt.Sprintf(":%d", udp)) {
+			t.Errorf("%s's media goes to %q, not Tandem's port %d", who, st.Selected, udp)
+		}
+		for _, r := range st.Remotes {
+			if !strings.HasSuffix(r, fmt.Sprintf(":%d", udp)) {
+				t.Errorf("%s was offered the candidate %q, not on Tandem's port %d", who, r, udp)
+			}
+		}
 	}
 	must(t, host, "both tiles show", chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf("#call-tiles .call-tile:nth-child(%d)", 2))))
 	shot(t, guest, "call-guest")

@@ -218,9 +218,18 @@ export class Call {
 
   // stats sums what this side receives, for tests and diagnostics.
   async stats() {
-    const out = { framesDecoded: 0, audioEnergy: 0, audioSamples: 0, audioPackets: 0, tracks: this.remote.size };
+    const out = { framesDecoded: 0, audioEnergy: 0, audioSamples: 0, audioPackets: 0, tracks: this.remote.size,
+      remotes: [], selected: '' };
     if (!this.pc) return out;
-    (await this.pc.getStats()).forEach((s) => {
+    const report = await this.pc.getStats();
+    report.forEach((s) => {
+      // Where this side's media goes: every candidate Tandem offered, and the pair in use.
+      if (s.type === 'remote-candidate') out.remotes.push(`${s.protocol} ${s.address || s.ip}:${s.port}`);
+      if (s.type === 'transport' && s.selectedCandidatePairId) {
+        const pair = report.get(s.selectedCandidatePairId);
+        const remote = pair && report.get(pair.remoteCandidateId);
+        if (remote) out.selected = `${remote.protocol} ${remote.address || remote.ip}:${remote.port}`;
+      }
       if (s.type !== 'inbound-rtp') return;
       if (s.kind === 'video') out.framesDecoded += s.framesDecoded || 0;
       if (s.kind === 'audio') {
