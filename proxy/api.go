@@ -16,6 +16,7 @@ import (
 
 	"github.com/tandem-cobrowse/tandem/help"
 	"github.com/tandem-cobrowse/tandem/internal/webguard"
+	"github.com/tandem-cobrowse/tandem/recording"
 	"github.com/tandem-cobrowse/tandem/renderer"
 	"github.com/tandem-cobrowse/tandem/stream"
 )
@@ -47,6 +48,9 @@ type APIParams struct {
 	// Webhooks deliver new help requests to sites that want them; nil: none.
 	Webhooks *help.Notifier
 	Logger   *slog.Logger
+	// Recordings are the sessions' recordings, listed, fetched and deleted with the API
+	// key or an agent's sign-in; nil: none.
+	Recordings *recording.Store
 }
 
 // API serves /api/v1 and /healthz.
@@ -97,6 +101,9 @@ func (a *API) Register(e *echo.Echo) {
 	g.GET("/help-requests/events", a.helpEvents)
 	g.POST("/help-requests/:id/accept", a.helpAccept)
 	g.GET("/sessions/:id/ws", a.ws)
+	g.GET("/recordings", a.recordingsList)
+	g.GET("/recordings/:rid", a.recordingGet)
+	g.DELETE("/recordings/:rid", a.recordingDelete)
 	g.POST("/sessions/:id/files", a.upload)
 	g.GET("/sessions/:id/assets/:cap/:key", a.asset)
 }

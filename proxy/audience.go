@@ -144,6 +144,9 @@ func (s *Session) deliver(id audienceID, seq uint64, fr *stream.Frame) {
 		}
 	}
 	s.st.pace.served(s.now(), n, skipped)
+	if s.st.rec != nil && id == s.recordingAudience() {
+		s.recordFrame(fr)
+	}
 }
 
 // paint is the painter of one masked audience: it paints each frame's boxes (or withholds

@@ -30,6 +30,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusForbidden, "navigation_refused"
 	case errors.Is(err, ErrUnauthorized):
 		return http.StatusUnauthorized, "unauthorized"
+	case errors.Is(err, ErrRecordingNotFound):
+		return http.StatusNotFound, "not_found"
 	case errors.Is(err, ErrSessionNotFound):
 		return http.StatusNotFound, "not_found"
 	case errors.Is(err, ErrSessionEnded):

@@ -25,6 +25,9 @@ type welcomeMsg struct {
 	// The host's join code, for agents to type into the agent console.
 	JoinCode          string     `json:"joinCode,omitempty"`
 	JoinCodeExpiresAt *time.Time `json:"joinCodeExpiresAt,omitempty"`
+	// CanRecord: the host may record this session (its rules allow it, the server keeps
+	// recordings).
+	CanRecord bool `json:"canRecord,omitempty"`
 }
 
 // waitingMsg tells a participant that the host is being asked to let it in.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tandem-cobrowse/tandem/call"
 	"github.com/tandem-cobrowse/tandem/metrics"
+	"github.com/tandem-cobrowse/tandem/recording"
 	"github.com/tandem-cobrowse/tandem/renderer"
 )
 
@@ -38,6 +39,8 @@ type RegistryParams struct {
 	OnEnd func(id string)
 	// Call is the SFU of the sessions' calls; nil turns calls off.
 	Call *call.SFU
+	// Recordings is where sessions are recorded; nil turns recording off.
+	Recordings *recording.Store
 }
 
 // Registry holds the live sessions of this server.
@@ -181,7 +184,7 @@ func (r *Registry) Create(ctx context.Context, ns SessionRequest) (Created, erro
 		JPEGQuality: r.p.JPEGQuality,
 		IdleTimeout: r.p.IdleTimeout, CallTimeout: r.p.CallTimeout, Logger: r.log,
 		Metrics: r.p.Metrics, Audit: r.p.Audit, OnEnd: r.forget, ProbeInterval: r.p.ProbeInterval, Now: r.p.Now,
-		Call: r.p.Call,
+		Call: r.p.Call, Recordings: r.p.Recordings,
 	})
 	r.mu.Lock()
 	r.sessions[id] = s

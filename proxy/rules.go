@@ -117,6 +117,14 @@ type Rules struct {
 	Agent      RoleRules       `json:"agent"`
 	Guest      RoleRules       `json:"guest"`
 	Navigation NavigationRules `json:"navigation"`
+	// Recording: whether the host may record the session (never without the host
+	// starting it, and everyone sees that it records).
+	Recording RecordingRules `json:"recording"`
+}
+
+// RecordingRules say whether a session may be recorded.
+type RecordingRules struct {
+	Allow bool `json:"allow"`
 }
 
 // MaxPriority bounds the priorities a session may set.
@@ -174,6 +182,7 @@ type RulesPatch struct {
 	Agent      *roleRulesPatch  `json:"agent"`
 	Guest      *roleRulesPatch  `json:"guest"`
 	Navigation *NavigationRules `json:"navigation"`
+	Recording  *RecordingRules  `json:"recording"`
 }
 
 // Limits on what a session's rules may carry.
@@ -227,6 +236,9 @@ func ParseRulesOver(base Rules, raw json.RawMessage) (Rules, error) {
 		if err := item.dst.Upload.check(); err != nil {
 			return Rules{}, fmt.Errorf("%w: rules.%s.upload: %v", ErrBadRequest, item.role, err)
 		}
+	}
+	if p.Recording != nil {
+		rules.Recording = *p.Recording
 	}
 	if p.Navigation != nil {
 		rules.Navigation = *p.Navigation

@@ -17,6 +17,7 @@ import (
 	"github.com/tandem-cobrowse/tandem/dom"
 	"github.com/tandem-cobrowse/tandem/help"
 	"github.com/tandem-cobrowse/tandem/metrics"
+	"github.com/tandem-cobrowse/tandem/recording"
 	"github.com/tandem-cobrowse/tandem/renderer"
 	"github.com/tandem-cobrowse/tandem/stream"
 )
@@ -84,6 +85,8 @@ type SessionParams struct {
 	Now           func() time.Time
 	// Call is the SFU the session's call uses; nil turns calls off.
 	Call *call.SFU
+	// Recordings is where the session's recordings go; nil turns recording off.
+	Recordings *recording.Store
 }
 
 // Session is one co-browse session: its participants, rules, control state and tab.
@@ -152,14 +155,16 @@ type state struct {
 	ended        bool
 	stateDirty   bool // the state changed since it was last sent
 	stateSentAt  time.Time
-	lastFrameAt  time.Time // of the newest picture
-	lastStillAt  time.Time // of the newest "still" message
-	pace         pacer     // fan-out pacing of big audiences (pacing.go)
-	read         time.Time // when the message being handled was read
-	call         callState // the session's call (session_call.go)
+	lastFrameAt  time.Time         // of the newest picture
+	lastStillAt  time.Time         // of the newest "still" message
+	pace         pacer             // fan-out pacing of big audiences (pacing.go)
+	read         time.Time         // when the message being handled was read
+	call         callState         // the session's call (session_call.go)
+	rec          *sessionRecording // the recording under way (session_record.go)
 
 	chooser *fileChooser // the page's open file chooser (session_files.go)
 	chat    chatLog      // the session's chat (session_chat.go)
+	drawn   int          // drawings ever relayed, for ids (session_draw.go)
 }
 
 // gesture is what the controller holds down in the tab, from the input we injected.
@@ -182,6 +187,7 @@ type participant struct {
 	viewport    *stream.Viewport
 	limiter     *rate.Limiter
 	chatLimit   *rate.Limiter         // chat messages; made on the first (session_chat.go)
+	drawLimit   *rate.Limiter         // drawings; made on the first (session_draw.go)
 	told        map[Refusal]time.Time // when each refusal was last told
 	mode        string                // ModeDOM or ModePixels
 	domGen      uint64                // the DOM snapshot generation its copy has; 0: none
@@ -351,6 +357,7 @@ func (s *Session) finish(reason string) {
 	s.st.ended = true
 	s.st.pace.stop()
 	s.endCall()
+	s.stopRecording("the session ended")
 	for _, p := range s.st.participants {
 		if p.conn != nil {
 			p.conn.Close(CloseSessionEnded, "session_ended", reason)
@@ -472,6 +479,7 @@ func (s *Session) enter(p *participant, conn Conn, hello stream.ClientMessage, r
 		if code, exp := s.JoinCode(); code != "" {
 			w.JoinCode, w.JoinCodeExpiresAt = code, &exp
 		}
+		w.CanRecord = s.rules.Recording.Allow && s.params.Recordings != nil
 	}
 	_ = conn.Send(w)
 
@@ -489,6 +497,9 @@ func (s *Session) enter(p *participant, conn Conn, hello stream.ClientMessage, r
 	s.replayPicker(p)
 	if len(s.st.call.members) > 0 {
 		s.broadcastCall() // the newcomer learns who is in the call
+	}
+	if r := s.st.rec; r != nil {
+		_ = conn.Send(recordingMsg{Type: "recording", On: true, By: r.by, ID: r.w.ID})
 	}
 	s.replayChooser(p)
 	_ = conn.Send(modeMsg{Type: "mode", Mode: p.mode})
@@ -652,6 +663,11 @@ func (s *Session) serveFrame(f renderer.Frame) {
 			s.serve(aud, f)
 		}
 	}
+	if s.st.rec != nil {
+		if aud := s.recordingAudience(); !served[aud] {
+			s.serve(aud, f)
+		}
+	}
 }
 
 // preload reports whether f may be a picture of the tab's blank document, from before its
@@ -773,6 +789,9 @@ func (s *Session) broadcast(v any) {
 			_ = p.conn.SendText(b)
 		}
 	}
+	if s.st.rec != nil {
+		s.recordEvent(b)
+	}
 }
 
 // broadcastState tells everyone the session's state, now if the last telling was a while
@@ -844,6 +863,14 @@ func (s *Session) flushState() {
 			built[key] = b
 		}
 		p.conn.SendLatest(b)
+	}
+	if s.st.rec != nil {
+		v := m
+		if s.recordingAudience().hidden {
+			v.URL, v.Title = "", "Hidden page"
+			v.Tabs = []tabInfo{{ID: "t1", Title: v.Title, Active: true}}
+		}
+		s.recordWrite(s.st.rec.w.Event(s.now(), v))
 	}
 }
 

@@ -38,12 +38,16 @@ func (s *Session) handle(p *participant, m stream.ClientMessage) {
 		s.callMessage(p, m)
 	case "rtc":
 		s.rtcMessage(p, m)
+	case "record":
+		s.recordMessage(p, m)
 	case "pick":
 		s.pick(p, m)
 	case "file_chooser":
 		s.fileChooserMessage(p, m)
 	case "chat":
 		s.chat(p, m)
+	case "draw":
+		s.draw(p, m)
 	case "tab":
 		if m.ID != "t1" {
 			_ = p.conn.Send(errMsg("not_found", "no such tab"))

@@ -31,6 +31,7 @@ type FrameHeader struct {
 type Frame struct {
 	header FrameHeader
 	size   int
+	msg    []byte // the message as written (the prepared message holds the same bytes)
 	pm     *websocket.PreparedMessage
 }
 
@@ -50,8 +51,11 @@ func NewFrame(h FrameHeader, jpeg []byte) (*Frame, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stream: prepare frame: %w", err)
 	}
-	return &Frame{header: h, size: len(msg), pm: pm}, nil
+	return &Frame{header: h, size: len(msg), msg: msg, pm: pm}, nil
 }
+
+// Message is the binary message as every viewer receives it; it must not be changed.
+func (f *Frame) Message() []byte { return f.msg }
 
 // Seq is the frame's sequence number.
 func (f *Frame) Seq() uint64 { return f.header.Seq }

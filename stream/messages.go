@@ -43,6 +43,11 @@ type ClientMessage struct {
 	Touches        []TouchPoint `json:"touches,omitempty"`
 	Visible        *bool        `json:"visible,omitempty"` // pointer; nil means visible
 
+	// draw: a shape ("free", "arrow" or "rect") through points [x, y] in page CSS px;
+	// action "clear" takes the sender's drawings away
+	Shape  string      `json:"shape,omitempty"`
+	Points [][]float64 `json:"points,omitempty"`
+
 	// viewport (width and height are rounded: browsers measure fractional CSS pixels)
 	Width  int     `json:"width,omitempty"`
 	Height int     `json:"height,omitempty"`

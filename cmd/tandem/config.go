@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +51,9 @@ type config struct {
 	OIDCEmails     string
 	OIDCDomains    string
 	OIDCName       string
+	DataDir        string
+	RecordingMB    int
+	RecordingKeep  time.Duration
 	RTCUDPAddr     string
 	RTCTCPAddr     string
 	RTCPublicIP    string
@@ -110,6 +114,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	boolean(&c.NoSandbox, "no-sandbox", "TANDEM_NO_SANDBOX", os.Geteuid() == 0, "run Chromium without its sandbox (needed as root; default true only when running as root)")
 	str(&c.DemoAddr, "demo-addr", "TANDEM_DEMO_ADDR", "127.0.0.1:8081", "address of the bundled demo provider site (empty disables it)")
 	integer(&c.MaxSessions, "max-sessions", "TANDEM_MAX_SESSIONS", 20, "most sessions at once; more answer 429")
+	str(&c.DataDir, "data-dir", "TANDEM_DATA_DIR", filepath.Dir(store.DefaultPath()), "directory of local state: recordings under recordings/")
+	integer(&c.RecordingMB, "recording-max-mb", "TANDEM_RECORDING_MAX_MB", 512, "size cap of one recording, in MiB; a recording stops there")
+	duration(&c.RecordingKeep, "recording-retention", "TANDEM_RECORDING_RETENTION", 30*24*time.Hour, "recordings older than this are deleted (0 keeps them)")
 	str(&c.RTCUDPAddr, "rtc-udp-addr", "TANDEM_RTC_UDP_ADDR", "", "the one UDP address every call's media comes to (default: the --addr host, port 7882; off turns calls off)")
 	str(&c.RTCTCPAddr, "rtc-tcp-addr", "TANDEM_RTC_TCP_ADDR", "", "TCP address for call media from networks that block UDP (default: the --addr host, port 7881; off turns it off)")
 	str(&c.RTCPublicIP, "rtc-public-ip", "TANDEM_RTC_PUBLIC_IP", "", "comma-separated public addresses of this server behind 1:1 NAT, given to participants for call media")
@@ -149,6 +156,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 }
 
 func (c config) validate() error {
+	if c.RecordingMB < 1 {
+		return fmt.Errorf("--recording-max-mb must be at least 1")
+	}
 	if c.WarmTabs < 0 || c.WarmTabs > 32 {
 		return fmt.Errorf("--warm-tabs must be between 0 and 32")
 	}
@@ -270,6 +280,7 @@ func (c config) app() app.Config {
 		DialogTimeout: c.DialogTimeout, CallTimeout: c.CallTimeout, AllowedOrigins: c.origins(),
 		AllowHosts: c.allowHosts(), DBPath: c.DBPath, HelpPatience: c.HelpPatience, OIDC: c.oidc(),
 		WarmTabs: c.WarmTabs, Call: c.call(),
+		DataDir: c.DataDir, RecordingMaxBytes: int64(c.RecordingMB) << 20, RecordingKeep: c.RecordingKeep,
 	}
 }
 

@@ -5,6 +5,7 @@ import { ApiError, onStaleCSRF, request, setCSRFToken } from "./api.js";
 import { Join } from "./join.js";
 import { Queue } from "./queue.js";
 import { SignIn, ssoMessages } from "./signin.js";
+import { Recordings } from "./replay.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -24,6 +25,8 @@ const queue = new Queue({
     }
   },
 });
+
+const recordings = new Recordings();
 
 onStaleCSRF(async () => {
   const me = await request("GET", "/api/v1/agent/me");
@@ -54,6 +57,7 @@ function showConsole(me) {
   $("console-view").hidden = false;
   join.reset();
   queue.start();
+  recordings.start();
   $("join-code").focus();
 }
 

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +32,7 @@ import (
 	"github.com/tandem-cobrowse/tandem/internal/webguard"
 	"github.com/tandem-cobrowse/tandem/metrics"
 	"github.com/tandem-cobrowse/tandem/proxy"
+	"github.com/tandem-cobrowse/tandem/recording"
 	"github.com/tandem-cobrowse/tandem/renderer"
 	"github.com/tandem-cobrowse/tandem/site"
 	"github.com/tandem-cobrowse/tandem/store"
@@ -68,6 +70,13 @@ type Config struct {
 	WarmTabs int
 	// Call is where the sessions' calls take media; an empty UDPAddr turns calls off.
 	Call call.Config
+	// DataDir holds local state (recordings under recordings/); "" keeps none, and
+	// sessions cannot be recorded.
+	DataDir string
+	// RecordingMaxBytes caps each recording (0: 512 MiB); RecordingKeep is how long
+	// recordings are kept (0: forever).
+	RecordingMaxBytes int64
+	RecordingKeep     time.Duration
 }
 
 // Server is the whole of Tandem wired together: Chromium, sessions, API, UI, demo site.
@@ -82,6 +91,7 @@ type Server struct {
 	egress   *egress.Proxy
 	echo     *echo.Echo
 	sfu      *call.SFU
+	recs     *recording.Store
 	// warm holds tabs made ahead for new sessions (warmtabs.go).
 	warm         *warm.Pool[*warmTab]
 	warmViewport renderer.Viewport
@@ -173,6 +183,16 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		}
 		logger.Info("calls take media on", "udp", s.sfu.UDPPort(), "tcp", s.sfu.TCPPort())
 	}
+	if cfg.DataDir != "" {
+		maxBytes := cfg.RecordingMaxBytes
+		if maxBytes <= 0 {
+			maxBytes = 512 << 20
+		}
+		if s.recs, err = recording.NewStore(filepath.Join(cfg.DataDir, "recordings"), maxBytes, cfg.RecordingKeep); err != nil {
+			return fail(err)
+		}
+		go s.pruneRecordings(ctx)
+	}
 	viewport := renderer.Viewport{Width: 1280, Height: 800, DPR: 1}
 	s.warm = s.newWarmTabs(ctx, viewport)
 	s.registry = proxy.NewRegistry(ctx, proxy.RegistryParams{
@@ -188,23 +208,25 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		JPEGQuality: cfg.JPEGQuality,
 		OnEnd:       queue.Forget,
 		Call:        s.sfu,
+		Recordings:  s.recs,
 	})
 	api := proxy.NewAPI(proxy.APIParams{
 		Ctx:      ctx,
 		Registry: s.registry,
 		Upgrader: stream.NewUpgrader(stream.Options{AllowedOrigins: cfg.AllowedOrigins, Logger: logger,
 			FrameDelivered: s.metrics.FramesDelivered.Inc, FrameSkipped: s.metrics.FramesSkipped.Inc}),
-		APIKey:    cfg.APIKey,
-		PublicURL: strings.TrimRight(cfg.PublicURL, "/"),
-		DemoURL:   demoURL,
-		Health:    browser.Ping,
-		Origins:   webguard.NewOrigins(cfg.AllowedOrigins),
-		Hosts:     webguard.NewHostPolicy(cfg.PublicURL, cfg.Addr),
-		Sites:     siteDirectory{st: s.sites, log: logger},
-		Agent:     agentOf(cons),
-		Help:      queue,
-		Webhooks:  &help.Notifier{Log: logger.With("component", "webhooks")},
-		Logger:    logger,
+		APIKey:     cfg.APIKey,
+		PublicURL:  strings.TrimRight(cfg.PublicURL, "/"),
+		DemoURL:    demoURL,
+		Health:     browser.Ping,
+		Origins:    webguard.NewOrigins(cfg.AllowedOrigins),
+		Hosts:      webguard.NewHostPolicy(cfg.PublicURL, cfg.Addr),
+		Sites:      siteDirectory{st: s.sites, log: logger},
+		Agent:      agentOf(cons),
+		Help:       queue,
+		Webhooks:   &help.Notifier{Log: logger.With("component", "webhooks")},
+		Logger:     logger,
+		Recordings: s.recs,
 	})
 
 	e := echo.New()
@@ -237,6 +259,24 @@ func (s *Server) DemoURL() string {
 		return ""
 	}
 	return "http://" + s.dln.Addr().String() + "/"
+}
+
+// pruneRecordings removes recordings past their retention, now and every hour.
+func (s *Server) pruneRecordings(ctx context.Context) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		if n, err := s.recs.Prune(time.Now()); err != nil {
+			s.log.Warn("pruning recordings", "err", err)
+		} else if n > 0 {
+			s.log.Info("recordings past their retention removed", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // CallPorts are the ports call media comes to (UDP, and TCP or 0); zeros when calls are off.

@@ -180,7 +180,9 @@ export class Call {
 
   render() {
     const { el } = this;
-    el.btn.textContent = this.want ? 'Leave call' : 'Join call';
+    const label = this.want ? 'Leave call' : 'Join call';
+    el.btn.querySelector('.call-btn-label').textContent = label;
+    el.btn.setAttribute('aria-label', label);
     el.btn.classList.toggle('btn-danger-soft', this.want);
     el.btn.setAttribute('aria-pressed', String(this.want));
     el.dock.hidden = !this.want;

@@ -14,7 +14,8 @@ const IGNORED = new Set(['Dead', 'Unidentified', 'Process', 'Compose']);
 const POINTER_INTERVAL = 50; // ms: the server relays at most 20 pointer updates a second
 
 export class Input {
-  // opts: screen, sink (textarea), send(msg), inControl(), mayPoint(), hint(text)
+  // opts: screen, sink (textarea), send(msg), inControl(), mayPoint(), hint(text),
+  // drawing() (drawing mode is on: presses draw, they are never input; see draw.js)
   constructor(opts) {
     this.o = opts;
     this.canvas = opts.screen.canvas;
@@ -90,6 +91,7 @@ export class Input {
   }
 
   mouseDown(e) {
+    if (this.o.drawing && this.o.drawing()) return;
     if (!this.active) {
       if (e.button === 0) this.o.hint(e);
       this.pointerMove(e);
@@ -178,6 +180,7 @@ export class Input {
   // --- touch ---
 
   onTouch(e) {
+    if (this.o.drawing && this.o.drawing()) return;
     if (!this.active) {
       if (e.type === 'touchstart' && e.touches.length === 1) this.o.hint(e.touches[0]);
       return;

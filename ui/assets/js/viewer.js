@@ -11,6 +11,8 @@ import { toast, copyText } from './toasts.js';
 import { Uploads } from './upload.js';
 import { Chat } from './chat.js';
 import { Call } from './call.js';
+import { Recording } from './record.js';
+import { Drawings } from './draw.js';
 
 const NAME_KEY = 'tandem.name';
 const MODE_KEY = 'tandem.mode';
@@ -100,6 +102,7 @@ const input = new Input({
   inControl,
   mayPoint: () => app.rules.point !== false && !app.ended,
   hint,
+  drawing: () => drawings.on,
 });
 
 // --- Page mode ---
@@ -172,6 +175,57 @@ function onDOM(m) {
     default:
       break;
   }
+}
+
+// --- drawing on the shared view (draw.js) ---
+
+const mayDraw = () => !!app.me && !app.ended && app.rules.point !== false;
+const drawings = new Drawings({
+  wrap: screen.wrap,
+  screen,
+  page,
+  send,
+  me: () => app.me,
+  mayDraw,
+  person,
+  announce: (text) => { $('#draw-live').textContent = text; },
+  onMode: (on) => {
+    renderDraw();
+    if (!on && inControl()) input.focus();
+  },
+});
+// How page px map to the picture's box now, for diagnostics (and the end-to-end tests).
+globalThis.tandemDrawView = () => drawings.view();
+const drawBtn = $('#draw-btn');
+drawBtn.addEventListener('click', () => drawings.setOn(!drawings.on));
+$('#draw-done').addEventListener('click', () => drawings.setOn(false));
+$('#draw-clear').addEventListener('click', () => drawings.clearMine());
+for (const b of document.querySelectorAll('.draw-opt')) {
+  b.addEventListener('click', () => {
+    drawings.shape = b.dataset.shape;
+    renderDraw();
+  });
+}
+// The wheel still scrolls while drawing: the tab's for the controller, the copy's for the
+// others in Page mode.
+drawings.svg.addEventListener('wheel', (e) => {
+  if (input.active) input.onWheel(e);
+  else if (screen.pageShown() && page.frame && page.frame.contentWindow) {
+    e.preventDefault();
+    page.frame.contentWindow.scrollBy(e.deltaX, e.deltaY);
+  }
+}, { passive: false });
+function renderDraw() {
+  if (drawings.on && !mayDraw()) drawings.setOn(false);
+  drawBtn.disabled = !mayDraw();
+  drawBtn.hidden = app.ended;
+  drawBtn.setAttribute('aria-pressed', String(drawings.on));
+  drawBtn.title = app.rules.point === false ? 'Your role may not draw in this session'
+    : drawings.on ? 'Stop drawing (Esc)' : 'Draw on the page for everyone to see';
+  $('#draw-dock').hidden = !drawings.on;
+  stage.classList.toggle('is-drawing', drawings.on);
+  if (app.me) stage.style.setProperty('--draw', app.me.color || '#4f46e5');
+  for (const b of document.querySelectorAll('.draw-opt')) b.setAttribute('aria-pressed', String(b.dataset.shape === drawings.shape));
 }
 
 // --- top bar ---
@@ -260,6 +314,7 @@ function renderBar() {
   }
   if (inControl()) stage.style.setProperty('--me', app.me.color || '#4f46e5');
   renderMode();
+  renderDraw();
 }
 
 function setStatus(s) {
@@ -453,6 +508,7 @@ const chat = new Chat({ send, me: () => app.me });
 // --- the session's call (call.js) ---
 
 const call = new Call({ send, me: () => app.me, person, toast });
+const rec = new Recording({ send, toast });
 // What the call receives, for diagnostics (and the end-to-end tests).
 globalThis.tandemCallStats = () => call.stats();
 
@@ -473,6 +529,7 @@ function onMessage(m) {
       app.links = m.links || null;
       app.joinCode = m.joinCode ? { code: m.joinCode, expiresAt: m.joinCodeExpiresAt } : null;
       screen.resetSeq();
+      drawings.reset();
       if (m.resumeToken) sessionStorage.setItem(resumeKey, m.resumeToken);
       lastViewport = '';
       renderLinks();
@@ -480,6 +537,10 @@ function onMessage(m) {
       if (!screen.hasFrame) $('#placeholder-text').textContent = 'Waiting for the first picture of the page…';
       call.disconnected(); // a new connection: the old one's media went with it
       call.ready(true);
+      rec.welcome(m);
+      break;
+    case 'recording':
+      rec.state(m);
       break;
     case 'call_joined':
       call.joined(m);
@@ -517,6 +578,12 @@ function onMessage(m) {
       break;
     case 'dom':
       onDOM(m);
+      break;
+    case 'draw':
+      drawings.add(m);
+      break;
+    case 'draw_clear':
+      drawings.clear(m.from);
       break;
     case 'pointer':
       if (app.me && m.participant === app.me.id) break;
@@ -570,11 +637,13 @@ function onMessage(m) {
     case 'notice':
       if (chat.notice(m)) break;
       if (m.code === 'input_refused') pickers.refused();
+      if (m.code === 'input_refused' && (m.reason === 'not_allowed' || m.reason === 'rate_limited')) drawings.refused();
       toast({ level: m.level || 'info', message: m.message || m.code, key: `notice-${m.code}-${m.reason || ''}` });
       break;
     case 'error':
       if (chat.error(m)) break;
       pickers.refused();
+      if (m.code === 'bad_message') drawings.refused();
       toast({ level: 'error', message: m.message || m.code, key: `error-${m.code}` });
       break;
     case 'bye':
@@ -641,6 +710,8 @@ function stop(code, message) {
   uploads.hide();
   chat.end();
   call.end();
+  rec.end();
+  drawings.setOn(false);
   if (conn && !conn.stopped) conn.stop();
   input.controlChanged(false);
   const [title, fallback] = ENDED[code] || ['Disconnected', ''];

@@ -1,0 +1,133 @@
+package proxy
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+
+	"github.com/tandem-cobrowse/tandem/mask"
+	"github.com/tandem-cobrowse/tandem/recording"
+	"github.com/tandem-cobrowse/tandem/stream"
+)
+
+// Recording a session (docs/protocol.md, Recordings): when the rules allow it, the host
+// starts and stops it, everyone is told and sees it, and what is written is what the
+// session's most restricted audience receives: its pictures as they went out (masked by
+// every selector any role masks, blank while the page is hidden from any role) and the
+// session's state, chat and drawings.
+
+// sessionRecording is the recording under way, owned by the session goroutine.
+type sessionRecording struct {
+	w  *recording.Writer
+	by ParticipantID
+}
+
+type recordingMsg struct {
+	Type string        `json:"type"` // "recording"
+	On   bool          `json:"on"`
+	By   ParticipantID `json:"by,omitempty"`
+	ID   string        `json:"id,omitempty"`
+}
+
+// recordedEvents are the message types a recording keeps besides pictures and state.
+var recordedEvents = map[string]bool{"chat": true, "draw": true, "draw_clear": true, "call_state": true}
+
+func (s *Session) recordMessage(p *participant, m stream.ClientMessage) {
+	switch m.Action {
+	case "start":
+		switch {
+		case p.role != RoleHost:
+			_ = p.conn.Send(errMsg("forbidden", "only the host records the session"))
+		case !s.rules.Recording.Allow:
+			_ = p.conn.Send(errMsg("forbidden", "this session's rules do not allow recording"))
+		case s.params.Recordings == nil:
+			_ = p.conn.Send(errMsg("forbidden", "recording is off on this server"))
+		case s.st.rec != nil:
+			_ = p.conn.Send(errMsg("conflict", "the session is being recorded already"))
+		default:
+			s.startRecording(p)
+		}
+	case "stop":
+		if p.role != RoleHost {
+			_ = p.conn.Send(errMsg("forbidden", "only the host stops the recording"))
+			return
+		}
+		s.stopRecording("stopped by the host")
+	default:
+		_ = p.conn.Send(errMsg("bad_message", "record action must be start or stop"))
+	}
+}
+
+func (s *Session) startRecording(p *participant) {
+	w, err := s.params.Recordings.Create(s.id, s.now())
+	if err != nil {
+		s.log.Warn("starting a recording", "err", err)
+		_ = p.conn.Send(errMsg("unavailable", "the recording could not be started"))
+		return
+	}
+	s.st.rec = &sessionRecording{w: w, by: p.id}
+	s.audit.Record("recording_started", s.id, slog.String("by", string(p.id)), slog.String("recording", w.ID))
+	s.broadcast(recordingMsg{Type: "recording", On: true, By: p.id, ID: w.ID})
+	s.st.stateDirty = true
+	s.flushState() // the recording starts with where the session is
+	if a := s.st.audiences[s.recordingAudience()]; a != nil && a.last != nil {
+		s.recordFrame(a.last) // and with its newest picture
+	} else if s.st.lastRaw != nil {
+		s.serve(s.recordingAudience(), *s.st.lastRaw) // made now, for a still page
+	}
+}
+
+// stopRecording ends the recording under way, if any.
+func (s *Session) stopRecording(why string) {
+	rec := s.st.rec
+	if rec == nil {
+		return
+	}
+	s.st.rec = nil
+	err := rec.w.Close()
+	if err != nil {
+		s.log.Warn("closing a recording", "err", err)
+	}
+	s.audit.Record("recording_stopped", s.id, slog.String("recording", rec.w.ID), slog.String("why", why),
+		slog.Int64("bytes", rec.w.Size()))
+	s.broadcast(recordingMsg{Type: "recording", On: false, ID: rec.w.ID})
+}
+
+// recordingAudience is the session's most restricted audience: every selector any
+// viewing role masks, and the page hidden when it is hidden from any viewing role.
+func (s *Session) recordingAudience() audienceID {
+	hidden := false
+	for _, r := range Roles {
+		if rr := s.rules.For(r); rr.View && s.pageHidden(rr) {
+			hidden = true
+		}
+	}
+	return audienceID{masks: mask.Key(s.rules.MaskUnion()), hidden: hidden}
+}
+
+func (s *Session) recordFrame(fr *stream.Frame) {
+	s.recordWrite(s.st.rec.w.Frame(s.now(), fr.Message()))
+}
+
+// recordEvent keeps a message everyone got, if it is of a kind a recording keeps.
+func (s *Session) recordEvent(b []byte) {
+	var head struct {
+		Type string `json:"type"`
+	}
+	if json.Unmarshal(b, &head) != nil || !recordedEvents[head.Type] {
+		return
+	}
+	s.recordWrite(s.st.rec.w.Event(s.now(), json.RawMessage(b)))
+}
+
+func (s *Session) recordWrite(err error) {
+	switch {
+	case err == nil:
+	case errors.Is(err, recording.ErrFull):
+		s.stopRecording("size cap reached")
+		s.broadcast(notice("warning", "recording_full", "The recording reached its size limit and stopped."))
+	default:
+		s.log.Warn("writing the recording", "err", err)
+		s.stopRecording("write failed")
+	}
+}
