@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/tandem-cobrowse/tandem/call"
@@ -20,6 +21,7 @@ type callStats struct {
 	AudioPackets  float64  `json:"audioPackets"`
 	Remotes       []string `json:"remotes"`
 	Selected      string   `json:"selected"`
+	Joins         int      `json:"joins"`
 	Tracks        int      `json:"tracks"`
 }
 
@@ -93,4 +95,45 @@ func TestTwoPeopleTalkThroughTandem(t *testing.T) {
 	must(t, host, "both tiles show", chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf("#call-tiles .call-tile:nth-child(%d)", 2))))
 	shot(t, guest, "call-guest")
 	t.Logf("Gus: %+v; Hana: %+v", g, h)
+}
+
+// TestTheCallComesBackAfterAReconnect: when a participant's connection drops (here its
+// WebSocket is closed under the viewer), the viewer reconnects and is back in the call
+// by itself, receiving the others again.
+func TestTheCallComesBackAfterAReconnect(t *testing.T) {
+	exec := chromiumOrSkip(t)
+	srv := startServer(t, app.Config{DemoAddr: "127.0.0.1:0", Call: call.Config{UDPAddr: "127.0.0.1:0"}})
+	status, s := createSession(t, srv, srv.DemoURL())
+	if status != 201 {
+		t.Fatalf("create: %d %v", status, s)
+	}
+	links := s["links"].(map[string]any)
+	browser := participantBrowser(t, exec)
+	host := openTab(t, browser, links["host"].(string))
+	join(t, host, "Hana")
+	// Gus's viewer keeps its WebSockets where the test can reach them.
+	guest := openTab(t, browser, "about:blank")
+	if _, err := chromedp.Call(guest, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{
+		Source: `(() => { const WS = WebSocket; window.__sockets = [];
+			window.WebSocket = function (...a) { const s = new WS(...a); window.__sockets.push(s); return s; };
+			window.WebSocket.prototype = WS.prototype; Object.assign(window.WebSocket, WS); })()`,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	must(t, guest, "Gus opens his link", chromedp.Navigate(links["guest"].(string)))
+	join(t, guest, "Gus")
+	for _, p := range []struct {
+		ctx  context.Context
+		name string
+	}{{host, "Hana"}, {guest, "Gus"}} {
+		must(t, p.ctx, p.name+" joins the call", chromedp.WaitEnabled(chromedp.ID("call-btn")), chromedp.Click(chromedp.ID("call-btn")))
+	}
+	waitStats(t, guest, "Gus", func(s callStats) bool { return s.Joins == 1 && s.FramesDecoded > 10 })
+
+	must(t, guest, "Gus's connection drops", chromedp.Evaluate[chromedp.Void](`window.__sockets.forEach((s) => s.close())`))
+	st := waitStats(t, guest, "Gus, back", func(s callStats) bool { return s.Joins == 2 && s.FramesDecoded > 10 })
+	if !strings.HasSuffix(st.Selected, fmt.Sprintf(":%d", func() int { u, _ := srv.CallPorts(); return u }())) {
+		t.Fatalf("after the reconnect Gus's media goes to %q", st.Selected)
+	}
+	waitStats(t, host, "Hana", func(s callStats) bool { return s.AudioEnergy > 0 })
 }

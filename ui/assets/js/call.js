@@ -93,6 +93,7 @@ export class Call {
   }
 
   async joined(m) {
+    this.joins = (this.joins || 0) + 1;
     this.granted = { audio: !!m.audio, video: !!m.video };
     try {
       if (m.audio || m.video) {
@@ -221,7 +222,7 @@ export class Call {
   // stats sums what this side receives, for tests and diagnostics.
   async stats() {
     const out = { framesDecoded: 0, audioEnergy: 0, audioSamples: 0, audioPackets: 0, tracks: this.remote.size,
-      remotes: [], selected: '' };
+      remotes: [], selected: '', joins: this.joins || 0 };
     if (!this.pc) return out;
     const report = await this.pc.getStats();
     report.forEach((s) => {
