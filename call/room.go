@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -52,7 +54,21 @@ type forward struct {
 	remote *webrtc.TrackRemote
 	pc     *webrtc.PeerConnection // the publisher's, for keyframe requests
 	local  *webrtc.TrackLocalStaticRTP
+	// lastKeyframe is when a keyframe was last asked of the publisher (unix ns).
+	lastKeyframe atomic.Int64
 }
+
+// keyframeDue reports whether a keyframe may be asked of the publisher at now, and notes
+// it when so; concurrent callers get one yes.
+func (f *forward) keyframeDue(now time.Time) bool {
+	last := f.lastKeyframe.Load()
+	return now.UnixNano()-last >= int64(keyframeEvery) && f.lastKeyframe.CompareAndSwap(last, now.UnixNano())
+}
+
+// keyframeEvery bounds how often a publisher is asked for a keyframe: a receiver on a
+// lossy network asks again and again, and every keyframe is a burst of bits for everyone
+// else too. One slow receiver must not cost the others their picture.
+const keyframeEvery = 500 * time.Millisecond
 
 // NewRoom opens a room for one session.
 func (s *SFU) NewRoom(log *slog.Logger) *Room {
@@ -309,6 +325,9 @@ func (r *Room) relayRTCP(sender *webrtc.RTPSender, f *forward) {
 func (r *Room) keyframe(f *forward) {
 	if f.remote.Kind() != webrtc.RTPCodecTypeVideo {
 		return
+	}
+	if !f.keyframeDue(time.Now()) {
+		return // asked lately: that keyframe serves this receiver too
 	}
 	_ = f.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(f.remote.SSRC())}})
 }

@@ -223,3 +223,19 @@ func TestMediaCandidatesNameTheConfiguredPorts(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyframeRequestsAreThrottled: however often receivers ask, a publisher is asked
+// for a keyframe at most every keyframeEvery.
+func TestKeyframeRequestsAreThrottled(t *testing.T) {
+	var f forward
+	asks := 0
+	start := time.Now()
+	for i := range 100 { // 100 requests over one second
+		if f.keyframeDue(start.Add(time.Duration(i) * 10 * time.Millisecond)) {
+			asks++
+		}
+	}
+	if asks != 2 {
+		t.Fatalf("%d keyframes asked in a second of requests, want 2", asks)
+	}
+}
