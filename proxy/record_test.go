@@ -157,3 +157,28 @@ func TestRecordingNeedsTheRules(t *testing.T) {
 		t.Fatalf("recording without the rule: %v", e)
 	}
 }
+
+// TestARecordingStopsAtItsCap: a recording that reaches its size cap stops by itself, and
+// everyone is told.
+func TestARecordingStopsAtItsCap(t *testing.T) {
+	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<!doctype html><title>Busy</title><p id=clock style="font:80px sans-serif">0</p>
+<script>let n = 0; setInterval(() => { clock.textContent = ++n; }, 30)</script>`)
+	}))
+	t.Cleanup(page.Close)
+	store, err := recording.NewStore(t.TempDir(), 100<<10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, func(rp *proxy.RegistryParams, _ *proxy.APIParams) { rp.Recordings = store })
+	s := h.createWith(page.URL, `{"recording":{"allow":true}}`)
+	host := h.join(s.ID, token(s.Links["host"]), "Hana")
+	host.send(map[string]any{"type": "record", "action": "start"})
+	host.waitFor("recording", func(m map[string]any) bool { return m["on"] == true })
+	host.waitFor("notice", func(m map[string]any) bool { return m["code"] == "recording_full" })
+	host.waitFor("recording", func(m map[string]any) bool { return m["on"] == false })
+	list, err := store.List()
+	if err != nil || len(list) != 1 || list[0].Bytes > 100<<10 {
+		t.Fatalf("recordings %+v, %v: want one, within its cap", list, err)
+	}
+}

@@ -328,6 +328,7 @@ func (s *Session) run() {
 			}
 		case <-tick.C:
 			s.st.pace.adapt(s.now())
+			s.flushRecording()
 			s.flushPointers()
 			s.settle()
 			s.flushState()

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/tandem-cobrowse/tandem/mask"
 	"github.com/tandem-cobrowse/tandem/recording"
@@ -18,9 +19,16 @@ import (
 
 // sessionRecording is the recording under way, owned by the session goroutine.
 type sessionRecording struct {
-	w  *recording.Writer
-	by ParticipantID
+	w         *recording.Writer
+	by        ParticipantID
+	lastFrame time.Time     // when a picture was last written
+	held      *stream.Frame // the newest picture not written yet
 }
+
+// recordEvery is the shortest time between two recorded pictures: a replay needs no
+// more than ten a second, and an animated page would otherwise fill a recording's cap in
+// a few minutes. The newest picture of each interval is the one kept.
+const recordEvery = 100 * time.Millisecond
 
 type recordingMsg struct {
 	Type string        `json:"type"` // "recording"
@@ -83,6 +91,12 @@ func (s *Session) stopRecording(why string) {
 	if rec == nil {
 		return
 	}
+	if rec.held != nil {
+		s.writeFrame(rec.held)
+		if s.st.rec == nil {
+			return // that write reached the cap, and stopped the recording there
+		}
+	}
 	s.st.rec = nil
 	err := rec.w.Close()
 	if err != nil {
@@ -106,7 +120,26 @@ func (s *Session) recordingAudience() audienceID {
 }
 
 func (s *Session) recordFrame(fr *stream.Frame) {
-	s.recordWrite(s.st.rec.w.Frame(s.now(), fr.Message()))
+	r := s.st.rec
+	if now := s.now(); now.Sub(r.lastFrame) < recordEvery {
+		r.held = fr
+		return
+	}
+	s.writeFrame(fr)
+}
+
+// flushRecording writes the held picture once its interval has passed (the session's
+// tick calls it), so the last picture of a burst is never lost.
+func (s *Session) flushRecording() {
+	if r := s.st.rec; r != nil && r.held != nil && s.now().Sub(r.lastFrame) >= recordEvery {
+		s.writeFrame(r.held)
+	}
+}
+
+func (s *Session) writeFrame(fr *stream.Frame) {
+	r := s.st.rec
+	r.held, r.lastFrame = nil, s.now()
+	s.recordWrite(r.w.Frame(r.lastFrame, fr.Message()))
 }
 
 // recordEvent keeps a message everyone got, if it is of a kind a recording keeps.

@@ -30,7 +30,7 @@ func TestViewerPickersTakeKeys(t *testing.T) {
 	ctx, c := joinWithFrame(t, host, host.ID, guest)
 	c.send(t, selectPicker("k1"))
 	waitJS(t, ctx, `document.activeElement === document.querySelector('.picker-scroll') &&
-		document.querySelector('.picker-option.is-active').dataset.index === '1'`)
+		document.querySelector('.picker-option.is-active')?.dataset.index === '1'`)
 	// The list lies under the field: 100 px of a 1000 px wide tab, scaled to the picture.
 	waitJS(t, ctx, `document.getAnimations().every((a) => a.playState !== 'running' || a.effect.getComputedTiming().iterations === Infinity)`)
 	if d := eval[float64](t, ctx, `(() => {
@@ -44,7 +44,7 @@ func TestViewerPickersTakeKeys(t *testing.T) {
 	if m := c.expect(t, "pick", nil); m.str("id") != "k1" || m.num("index") != 3 || m.str("value") != "d" || m.has("cancel") {
 		t.Errorf("pick %v", m)
 	}
-	waitJS(t, ctx, `document.querySelector('.picker').classList.contains('is-busy')`)
+	waitJS(t, ctx, `!!document.querySelector('.picker')?.classList.contains('is-busy')`)
 	c.send(t, map[string]any{"type": "picker_closed", "id": "k1", "reason": "picked"})
 	waitJS(t, ctx, `!document.querySelector('.picker') && document.activeElement === document.getElementById('keys')`)
 
@@ -85,13 +85,14 @@ func TestViewerPickersForOthers(t *testing.T) {
 	c.send(t, selectPicker("k1"))
 	waitJS(t, ctx, `(() => {
 		const p = document.querySelector('.picker'), l = document.querySelector('.picker-scroll');
+		if (!p || !l) return false; // not drawn yet
 		return p.classList.contains('is-readonly') && l.getAttribute('aria-readonly') === 'true' && !l.hasAttribute('tabindex') &&
 			p.querySelector('.picker-foot').textContent === 'Hana Host is choosing…' && document.activeElement !== l;
 	})()`)
 	run(t, ctx, chromedp.Click(chromedp.CSS(`.picker-option[data-index="3"]`)))
 	// Control moves to me: the list becomes mine.
 	c.send(t, stateMsg(guest.ID, nil, host, guest))
-	waitJS(t, ctx, `!document.querySelector('.picker').classList.contains('is-readonly') && document.activeElement === document.querySelector('.picker-scroll')`)
+	waitJS(t, ctx, `!!document.querySelector('.picker') && !document.querySelector('.picker').classList.contains('is-readonly') && document.activeElement === document.querySelector('.picker-scroll')`)
 	run(t, ctx, chromedp.Click(chromedp.CSS(`.picker-option[data-index="0"]`)))
 	if m := c.expect(t, "pick", nil); m.num("index") != 0 {
 		t.Errorf("pick %v (a click without control was sent first?)", m)
