@@ -666,7 +666,7 @@ func (s *Session) serveFrame(f renderer.Frame) {
 	}
 	if s.st.rec != nil {
 		if aud := s.recordingAudience(); !served[aud] {
-			s.serve(aud, f)
+			s.serveRecording(aud, f)
 		}
 	}
 }

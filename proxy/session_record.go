@@ -8,6 +8,7 @@ import (
 
 	"github.com/tandem-cobrowse/tandem/mask"
 	"github.com/tandem-cobrowse/tandem/recording"
+	"github.com/tandem-cobrowse/tandem/renderer"
 	"github.com/tandem-cobrowse/tandem/stream"
 )
 
@@ -23,6 +24,11 @@ type sessionRecording struct {
 	by        ParticipantID
 	lastFrame time.Time     // when a picture was last written
 	held      *stream.Frame // the newest picture not written yet
+	// For a recording audience nobody watches, frames are made for it only as often as
+	// pictures are kept: painting masks on every frame of an animated page costs most of
+	// a core.
+	madeAt  time.Time
+	madeSeq uint64
 }
 
 // recordEvery is the shortest time between two recorded pictures: a replay needs no
@@ -128,12 +134,43 @@ func (s *Session) recordFrame(fr *stream.Frame) {
 	s.writeFrame(fr)
 }
 
-// flushRecording writes the held picture once its interval has passed (the session's
-// tick calls it), so the last picture of a burst is never lost.
+// serveRecording makes frame f's picture for the recording's audience when no viewer's
+// audience is the same, at most every recordEvery.
+func (s *Session) serveRecording(aud audienceID, f renderer.Frame) {
+	r := s.st.rec
+	if s.now().Sub(r.madeAt) < recordEvery {
+		return // the tick makes the newest one when the interval has passed
+	}
+	r.madeAt, r.madeSeq = s.now(), f.Seq
+	s.serve(aud, f)
+}
+
+// flushRecording (the session's tick) writes the held picture once its interval has
+// passed, and has the newest frame made for the recording if it was skipped, so the last
+// picture of a burst is never lost.
 func (s *Session) flushRecording() {
-	if r := s.st.rec; r != nil && r.held != nil && s.now().Sub(r.lastFrame) >= recordEvery {
+	r := s.st.rec
+	if r == nil {
+		return
+	}
+	if r.held != nil && s.now().Sub(r.lastFrame) >= recordEvery {
 		s.writeFrame(r.held)
 	}
+	if s.st.rec != nil && s.st.lastRaw != nil && s.st.lastRaw.Seq > r.madeSeq && !s.watched(s.recordingAudience()) {
+		s.serveRecording(s.recordingAudience(), *s.st.lastRaw)
+	}
+}
+
+// watched reports whether some connected viewer gets audience id's pictures (then every
+// frame is made for it anyway).
+func (s *Session) watched(id audienceID) bool {
+	for _, pid := range s.st.order {
+		p := s.st.participants[pid]
+		if p.conn != nil && s.rules.For(p.role).View && s.audienceOf(p.role) == id {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Session) writeFrame(fr *stream.Frame) {
