@@ -67,7 +67,11 @@ type Info struct {
 	Bytes   int64     `json:"bytes"`
 }
 
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}-[0-9]{8}T[0-9]{6}Z$`)
+// idPattern is a recording's id: its session's and its start to the millisecond (a
+// host may stop and start again within a second).
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}-[0-9]{8}T[0-9]{6}\.[0-9]{3}Z$`)
+
+const idTime = "20060102T150405.000Z"
 
 func (s *Store) path(id string) (string, error) {
 	if !idPattern.MatchString(id) {
@@ -78,7 +82,7 @@ func (s *Store) path(id string) (string, error) {
 
 // Create starts a recording of session at now.
 func (s *Store) Create(session string, now time.Time) (*Writer, error) {
-	id := session + "-" + now.UTC().Format("20060102T150405Z")
+	id := session + "-" + now.UTC().Format(idTime)
 	p, err := s.path(id)
 	if err != nil {
 		return nil, fmt.Errorf("recordings: session id %q: %w", session, err)
@@ -115,7 +119,7 @@ func (s *Store) List() ([]Info, error) {
 			continue
 		}
 		cut := strings.LastIndexByte(id, '-')
-		started, _ := time.Parse("20060102T150405Z", id[cut+1:])
+		started, _ := time.Parse(idTime, id[cut+1:])
 		out = append(out, Info{ID: id, Session: id[:cut], Started: started, Bytes: fi.Size()})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Started.After(out[j].Started) })

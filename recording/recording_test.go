@@ -68,3 +68,23 @@ func TestRecordingsRoundTripAndAreCapped(t *testing.T) {
 		t.Fatalf("Read of a non-recording: %v", err)
 	}
 }
+
+// TestTwoRecordingsInOneSecond: stopping and starting again at once makes a second
+// recording, not an error.
+func TestTwoRecordingsInOneSecond(t *testing.T) {
+	st, err := NewStore(t.TempDir(), 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	for _, at := range []time.Time{t0, t0.Add(300 * time.Millisecond)} {
+		w, err := st.Create("sess_1", at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+	}
+	if list, err := st.List(); err != nil || len(list) != 2 || !list[0].Started.Equal(t0.Add(300*time.Millisecond)) {
+		t.Fatalf("List = %+v, %v", list, err)
+	}
+}
