@@ -25,6 +25,29 @@ type callStats struct {
 	Tracks        int      `json:"tracks"`
 }
 
+// callSession starts a server with calls on, creates a session on its demo site, and
+// starts the participants' Chromium.
+func callSession(t *testing.T) (*app.Server, map[string]any, context.Context) {
+	t.Helper()
+	exec := chromiumOrSkip(t)
+	srv := startServer(t, app.Config{DemoAddr: "127.0.0.1:0", Call: call.Config{UDPAddr: "127.0.0.1:0"}})
+	status, s := createSession(t, srv, srv.DemoURL())
+	if status != 201 {
+		t.Fatalf("create: %d %v", status, s)
+	}
+	return srv, s["links"].(map[string]any), participantBrowser(t, exec)
+}
+
+// joinCall presses Join call in a participant's viewer.
+func joinCall(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	must(t, ctx, name+" joins the call",
+		chromedp.WaitEnabled(chromedp.ID("call-btn")),
+		chromedp.Click(chromedp.ID("call-btn")),
+		chromedp.WaitVisible(chromedp.ID("call-dock")),
+	)
+}
+
 // waitStats waits until a participant's call receives what want says.
 func waitStats(t *testing.T, tabCtx context.Context, who string, want func(callStats) bool) callStats {
 	t.Helper()
@@ -50,29 +73,14 @@ func waitStats(t *testing.T, tabCtx context.Context, who string, want func(callS
 // (frames decoded and audio energy grow on the receiving side). The guest, whose role
 // publishes audio only by default, sends no video.
 func TestTwoPeopleTalkThroughTandem(t *testing.T) {
-	exec := chromiumOrSkip(t)
-	srv := startServer(t, app.Config{DemoAddr: "127.0.0.1:0", Call: call.Config{UDPAddr: "127.0.0.1:0"}})
-	status, s := createSession(t, srv, srv.DemoURL())
-	if status != 201 {
-		t.Fatalf("create: %d %v", status, s)
-	}
-	links := s["links"].(map[string]any)
-	browser := participantBrowser(t, exec)
+	srv, links, browser := callSession(t)
 	host := openTab(t, browser, links["host"].(string))
 	join(t, host, "Hana")
 	guest := openTab(t, browser, links["guest"].(string))
 	join(t, guest, "Gus")
 
-	for _, p := range []struct {
-		ctx  context.Context
-		name string
-	}{{host, "Hana"}, {guest, "Gus"}} {
-		must(t, p.ctx, p.name+" joins the call",
-			chromedp.WaitEnabled(chromedp.ID("call-btn")),
-			chromedp.Click(chromedp.ID("call-btn")),
-			chromedp.WaitVisible(chromedp.ID("call-dock")),
-		)
-	}
+	joinCall(t, host, "Hana")
+	joinCall(t, guest, "Gus")
 	// Gus hears and sees Hana; Hana hears Gus.
 	g := waitStats(t, guest, "Gus", func(s callStats) bool { return s.FramesDecoded > 30 && s.AudioEnergy > 0 })
 	h := waitStats(t, host, "Hana", func(s callStats) bool { return s.AudioEnergy > 0 })
@@ -101,14 +109,7 @@ func TestTwoPeopleTalkThroughTandem(t *testing.T) {
 // WebSocket is closed under the viewer), the viewer reconnects and is back in the call
 // by itself, receiving the others again.
 func TestTheCallComesBackAfterAReconnect(t *testing.T) {
-	exec := chromiumOrSkip(t)
-	srv := startServer(t, app.Config{DemoAddr: "127.0.0.1:0", Call: call.Config{UDPAddr: "127.0.0.1:0"}})
-	status, s := createSession(t, srv, srv.DemoURL())
-	if status != 201 {
-		t.Fatalf("create: %d %v", status, s)
-	}
-	links := s["links"].(map[string]any)
-	browser := participantBrowser(t, exec)
+	srv, links, browser := callSession(t)
 	host := openTab(t, browser, links["host"].(string))
 	join(t, host, "Hana")
 	// Gus's viewer keeps its WebSockets where the test can reach them.
@@ -122,12 +123,8 @@ func TestTheCallComesBackAfterAReconnect(t *testing.T) {
 	}
 	must(t, guest, "Gus opens his link", chromedp.Navigate(links["guest"].(string)))
 	join(t, guest, "Gus")
-	for _, p := range []struct {
-		ctx  context.Context
-		name string
-	}{{host, "Hana"}, {guest, "Gus"}} {
-		must(t, p.ctx, p.name+" joins the call", chromedp.WaitEnabled(chromedp.ID("call-btn")), chromedp.Click(chromedp.ID("call-btn")))
-	}
+	joinCall(t, host, "Hana")
+	joinCall(t, guest, "Gus")
 	waitStats(t, guest, "Gus", func(s callStats) bool { return s.Joins == 1 && s.FramesDecoded > 10 })
 
 	must(t, guest, "Gus's connection drops", chromedp.Evaluate[chromedp.Void](`window.__sockets.forEach((s) => s.close())`))
