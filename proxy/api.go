@@ -51,6 +51,18 @@ type APIParams struct {
 	// Recordings are the sessions' recordings, listed, fetched and deleted with the API
 	// key or an agent's sign-in; nil: none.
 	Recordings *recording.Store
+	// Elsewhere serves participants of sessions that another node holds; nil: none.
+	Elsewhere Elsewhere
+	// Forwarded tells a request another node of the cluster passed on (it has checked
+	// the Host already) and the base of links it wants; nil: none are.
+	Forwarded func(r *http.Request) (base string, ok bool)
+}
+
+// Elsewhere serves a participant whose session another node of the cluster holds.
+type Elsewhere interface {
+	// Serve relays conn, whose hello has been read, to the session's node until the
+	// connection ends; false when no node holds the session.
+	Serve(ctx context.Context, conn *stream.Conn, session string, hello stream.ClientMessage) bool
 }
 
 // API serves /api/v1 and /healthz.
@@ -308,19 +320,14 @@ func (a *API) ws(c echo.Context) error {
 		conn.Close(CloseUnauthorized, "unauthorized", "The first message must be a hello with your token.")
 		return nil
 	}
-	s, err := a.p.Registry.Get(c.Param("id"))
-	if err != nil {
-		conn.Close(CloseNotFound, "not_found", "This session does not exist or has ended.")
-		return nil
+	sid := c.Param("id")
+	s, id, err := a.p.Registry.Admit(sid, conn, hello)
+	if errors.Is(err, ErrSessionNotFound) && a.p.Elsewhere != nil && a.p.Elsewhere.Serve(a.p.Ctx, conn, sid, hello) {
+		return nil // held by another node, and served from there
 	}
-	cred, ok := s.Authenticate(hello.Token)
-	if !ok {
-		conn.Close(CloseUnauthorized, "unauthorized", "This link is not valid for the session.")
-		return nil
-	}
-	id, err := s.Join(conn, cred, hello)
-	if err != nil {
-		conn.Close(CloseSessionEnded, "session_ended", "The session has ended.")
+	var refused *AdmitError
+	if errors.As(err, &refused) {
+		conn.Close(refused.Code, refused.Bye, refused.Message)
 		return nil
 	}
 	err = conn.Run(a.p.Ctx, func(m stream.ClientMessage) { s.Handle(id, conn, m) })
@@ -342,10 +349,23 @@ func (a *API) RequireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 func (a *API) base(c echo.Context) string {
+	if a.p.Forwarded != nil {
+		if base, ok := a.p.Forwarded(c.Request()); ok {
+			return base // links point at the node that answered
+		}
+	}
 	if a.p.PublicURL != "" {
 		return a.p.PublicURL
 	}
 	return c.Scheme() + "://" + c.Request().Host
+}
+
+func (a *API) forwarded(r *http.Request) bool {
+	if a.p.Forwarded == nil {
+		return false
+	}
+	_, ok := a.p.Forwarded(r)
+	return ok
 }
 
 // GuardHost refuses requests whose Host the server does not answer for (DNS
@@ -353,7 +373,7 @@ func (a *API) base(c echo.Context) string {
 func (a *API) GuardHost(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		if a.p.Hosts == nil || r.URL.Path == "/healthz" || a.p.Hosts.Allowed(r.Host) {
+		if a.p.Hosts == nil || r.URL.Path == "/healthz" || a.p.Hosts.Allowed(r.Host) || a.forwarded(r) {
 			return next(c)
 		}
 		a.log.Info("request for a foreign host refused", "host", r.Host, "path", r.URL.Path, "remote", r.RemoteAddr)

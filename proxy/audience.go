@@ -20,6 +20,14 @@ type audienceID struct {
 	hidden bool
 }
 
+// key names the audience in a string, the same for the same audience.
+func (id audienceID) key() string {
+	if id.hidden {
+		return "hidden\x00" + id.masks
+	}
+	return id.masks
+}
+
 // audience is what a session keeps of one audience: its newest picture for joiners and,
 // for a masked one, the painter that makes its pictures off the session's goroutine.
 type audience struct {
@@ -138,7 +146,7 @@ func (s *Session) deliver(id audienceID, seq uint64, fr *stream.Frame) {
 		p := s.st.participants[pid]
 		if p.conn != nil && s.rules.For(p.role).View && s.getsFrames(p) && s.audienceOf(p.role) == id {
 			n++
-			if p.conn.SendFrame(fr) {
+			if sendFrame(p.conn, id, fr) {
 				skipped++
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/tandem-cobrowse/tandem/metrics"
 	"github.com/tandem-cobrowse/tandem/recording"
 	"github.com/tandem-cobrowse/tandem/renderer"
+	"github.com/tandem-cobrowse/tandem/stream"
 )
 
 // RegistryParams configure a Registry.
@@ -37,6 +38,9 @@ type RegistryParams struct {
 	// OnEnd, if set, is told of every session that ends (the help queue forgets its
 	// requests).
 	OnEnd func(id string)
+	// Claim, if set, places a new session's id in the cluster's registry before its tab
+	// opens; an error refuses the session (503).
+	Claim func(ctx context.Context, id, url string) error
 	// Call is the SFU of the sessions' calls; nil turns calls off.
 	Call *call.SFU
 	// Recordings is where sessions are recorded; nil turns recording off.
@@ -101,7 +105,7 @@ type SessionRequest struct {
 }
 
 // Create opens a tab at the start URL and starts a session around it.
-func (r *Registry) Create(ctx context.Context, ns SessionRequest) (Created, error) {
+func (r *Registry) Create(ctx context.Context, ns SessionRequest) (_ Created, err error) {
 	startURL, rules, base, handoff := ns.URL, ns.Rules, ns.Base, ns.Handoff
 	u, err := ValidateURL(startURL)
 	if err != nil {
@@ -127,6 +131,16 @@ func (r *Registry) Create(ctx context.Context, ns SessionRequest) (Created, erro
 	id := newSecret(16)
 	openCtx, cancel := context.WithTimeout(ctx, r.p.CallTimeout)
 	defer cancel()
+	if r.p.Claim != nil {
+		if err := r.p.Claim(openCtx, id, u); err != nil {
+			return Created{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+		defer func() {
+			if err != nil && r.p.OnEnd != nil {
+				r.p.OnEnd(id) // the claim goes with the session that never started
+			}
+		}()
+	}
 	masks := rules.MaskUnion()
 	open := func(ctx context.Context) (Tab, error) {
 		tab, err := r.p.OpenTab(ctx, id, TabSpec{Viewport: r.p.Viewport, Masks: masks, Nav: rules.Navigation.Allows})
@@ -259,6 +273,36 @@ func (r *Registry) Get(id string) (*Session, error) {
 		return nil, ErrSessionNotFound
 	}
 	return s, nil
+}
+
+// AdmitError is a refused connection: the close code and bye the participant is told.
+type AdmitError struct {
+	Code    int
+	Bye     string
+	Message string
+	err     error
+}
+
+func (e *AdmitError) Error() string { return "admit: " + e.Bye }
+func (e *AdmitError) Unwrap() error { return e.err }
+
+// Admit authenticates a participant's hello for session id and joins conn to it. A
+// refusal is an *AdmitError; a session this node does not hold also matches
+// ErrSessionNotFound.
+func (r *Registry) Admit(id string, conn Conn, hello stream.ClientMessage) (*Session, ParticipantID, error) {
+	s, err := r.Get(id)
+	if err != nil {
+		return nil, "", &AdmitError{Code: CloseNotFound, Bye: "not_found", Message: "This session does not exist or has ended.", err: err}
+	}
+	cred, ok := s.Authenticate(hello.Token)
+	if !ok {
+		return nil, "", &AdmitError{Code: CloseUnauthorized, Bye: "unauthorized", Message: "This link is not valid for the session.", err: ErrUnauthorized}
+	}
+	pid, err := s.Join(conn, cred, hello)
+	if err != nil {
+		return nil, "", &AdmitError{Code: CloseSessionEnded, Bye: "session_ended", Message: "The session has ended.", err: err}
+	}
+	return s, pid, nil
 }
 
 // Len is the number of live sessions.

@@ -35,6 +35,20 @@ type Conn interface {
 	Close(code int, byeCode, message string)
 }
 
+// AudienceConn is a Conn that is told which audience each picture is for: a relay to
+// another node publishes each audience's picture once, whoever watches it there.
+type AudienceConn interface {
+	SendAudienceFrame(audience string, f *stream.Frame) bool
+}
+
+// sendFrame hands f, a picture for audience id, to conn.
+func sendFrame(conn Conn, id audienceID, f *stream.Frame) bool {
+	if ac, ok := conn.(AudienceConn); ok {
+		return ac.SendAudienceFrame(id.key(), f)
+	}
+	return conn.SendFrame(f)
+}
+
 // Close codes and bye codes of docs/protocol.md.
 const (
 	CloseSessionEnded = 4000
@@ -710,7 +724,7 @@ func (s *Session) firstFrame(p *participant) {
 	id := s.audienceOf(p.role)
 	a := s.audience(id)
 	if a.last != nil {
-		p.conn.SendFrame(a.last)
+		sendFrame(p.conn, id, a.last)
 	}
 	if s.st.lastRaw != nil && (a.last == nil || a.lastSeq < s.st.lastRaw.Seq) {
 		s.serve(id, *s.st.lastRaw)

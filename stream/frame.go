@@ -85,3 +85,18 @@ func ParseFrame(msg []byte) (FrameHeader, []byte, error) {
 	}
 	return h, msg[5+n:], nil
 }
+
+// FrameFromMessage makes a Frame of a binary frame message made elsewhere (by the node
+// that holds the session): the bytes are checked and prepared as they are, not encoded
+// again. msg must not be changed afterwards.
+func FrameFromMessage(msg []byte) (*Frame, error) {
+	h, _, err := ParseFrame(msg)
+	if err != nil {
+		return nil, err
+	}
+	pm, err := websocket.NewPreparedMessage(websocket.BinaryMessage, msg)
+	if err != nil {
+		return nil, fmt.Errorf("stream: prepare frame: %w", err)
+	}
+	return &Frame{header: h, size: len(msg), msg: msg, pm: pm}, nil
+}

@@ -124,3 +124,20 @@ func TestQueueBeforeFrames(t *testing.T) {
 		t.Errorf("frame %+v, %v", h, err)
 	}
 }
+
+func TestFrameFromMessageKeepsTheBytes(t *testing.T) {
+	f, err := NewFrame(FrameHeader{Seq: 7, Width: 10, Height: 5}, []byte{0xff, 0xd8, 1, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := FrameFromMessage(append([]byte(nil), f.Message()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Seq() != 7 || g.Header() != f.Header() || !bytes.Equal(g.Message(), f.Message()) || g.Size() != f.Size() {
+		t.Fatalf("frame from message = %+v, want %+v", g.Header(), f.Header())
+	}
+	if _, err := FrameFromMessage([]byte{0x02, 0, 0, 0, 0}); !errors.Is(err, ErrBadFrame) {
+		t.Fatalf("a message of another kind: err = %v, want ErrBadFrame", err)
+	}
+}

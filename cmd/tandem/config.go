@@ -13,9 +13,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/tandem-cobrowse/tandem/call"
+	"github.com/tandem-cobrowse/tandem/cluster"
 	"github.com/tandem-cobrowse/tandem/console"
 	"github.com/tandem-cobrowse/tandem/egress"
 	"github.com/tandem-cobrowse/tandem/internal/app"
@@ -60,7 +62,20 @@ type config struct {
 	RTCTURNURL     string
 	RTCTURNUser    string
 	RTCTURNPass    string
+	NATSListen     string
+	NATSURL        string
+	NATSCreds      string
+	NATSTLSCA      string
+	NATSTLSCert    string
+	NATSTLSKey     string
+	ClusterListen  string
+	ClusterRoutes  string
+	NodeName       string
 }
+
+// defaultNATSListen is the embedded NATS server's address when neither it nor --nats-url
+// is set.
+const defaultNATSListen = "127.0.0.1:4222"
 
 // errHelp is returned for --help, which is not a failure.
 var errHelp = flag.ErrHelp
@@ -141,6 +156,15 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	str(&c.OIDCEmails, "oidc-allowed-emails", "TANDEM_OIDC_ALLOWED_EMAILS", "", "comma-separated e-mail addresses that may sign in as agents")
 	str(&c.OIDCDomains, "oidc-allowed-domains", "TANDEM_OIDC_ALLOWED_DOMAINS", "", "comma-separated e-mail domains whose verified addresses may sign in as agents")
 	str(&c.OIDCName, "oidc-name", "TANDEM_OIDC_NAME", "", "the sign-in button's provider name, e.g. Okta")
+	str(&c.NATSListen, "nats-listen", "TANDEM_NATS_LISTEN", "", "client address of the embedded NATS server (default "+defaultNATSListen+"; with --nats-url, the embedded server runs only if this is set; off runs without NATS, as one node)")
+	str(&c.NATSURL, "nats-url", "TANDEM_NATS_URL", "", "comma-separated URLs of external NATS servers to join instead of (or as well as) the embedded one")
+	str(&c.NATSCreds, "nats-creds", "TANDEM_NATS_CREDS", "", "credentials file for --nats-url")
+	str(&c.NATSTLSCA, "nats-tls-ca", "TANDEM_NATS_TLS_CA", "", "CA certificates that sign the NATS servers' certificates")
+	str(&c.NATSTLSCert, "nats-tls-cert", "TANDEM_NATS_TLS_CERT", "", "client certificate for NATS (with --nats-tls-key)")
+	str(&c.NATSTLSKey, "nats-tls-key", "TANDEM_NATS_TLS_KEY", "", "client key for NATS")
+	str(&c.ClusterListen, "cluster-listen", "TANDEM_CLUSTER_LISTEN", "", "HOST:PORT the embedded NATS server takes other nodes' routes on (e.g. 0.0.0.0:6222)")
+	str(&c.ClusterRoutes, "cluster-routes", "TANDEM_CLUSTER_ROUTES", "", "comma-separated nats://HOST:PORT routes of the other nodes' embedded servers")
+	str(&c.NodeName, "node-name", "TANDEM_NODE_NAME", hostname(), "this node's name in the cluster, unique")
 	str(&c.DBPath, "db", "TANDEM_DB", store.DefaultPath(), "the store file of sites and agent accounts (see tandem sites --help, tandem agents --help)")
 
 	if err := fs.Parse(args); err != nil {
@@ -186,6 +210,9 @@ func (c config) validate() error {
 	}
 	if c.HelpPatience <= 0 {
 		return fmt.Errorf("--help-patience must be positive")
+	}
+	if err := c.validateCluster(); err != nil {
+		return err
 	}
 	if c.OIDCIssuer != "" {
 		if c.OIDCClientID == "" {
@@ -281,7 +308,82 @@ func (c config) app() app.Config {
 		AllowHosts: c.allowHosts(), DBPath: c.DBPath, HelpPatience: c.HelpPatience, OIDC: c.oidc(),
 		WarmTabs: c.WarmTabs, Call: c.call(),
 		DataDir: c.DataDir, RecordingMaxBytes: int64(c.RecordingMB) << 20, RecordingKeep: c.RecordingKeep,
+		Cluster: c.cluster(),
 	}
+}
+
+// natsListen is the embedded NATS server's address: "" runs none.
+func (c config) natsListen() string {
+	switch {
+	case c.NATSListen == "off":
+		return ""
+	case c.NATSListen == "" && c.NATSURL == "":
+		return defaultNATSListen
+	}
+	return c.NATSListen
+}
+
+// cluster is the NATS configuration, nil when the node runs without NATS.
+func (c config) cluster() *app.ClusterConfig {
+	if c.natsListen() == "" && c.NATSURL == "" {
+		return nil
+	}
+	var opts []nats.Option
+	if c.NATSCreds != "" {
+		opts = append(opts, nats.UserCredentials(c.NATSCreds))
+	}
+	if c.NATSTLSCA != "" {
+		opts = append(opts, nats.RootCAs(c.NATSTLSCA))
+	}
+	if c.NATSTLSCert != "" {
+		opts = append(opts, nats.ClientCert(c.NATSTLSCert, c.NATSTLSKey))
+	}
+	return &app.ClusterConfig{
+		NATSListen: c.natsListen(), NATSURL: c.NATSURL, NATSOptions: opts,
+		ClusterListen: c.ClusterListen, Routes: list(c.ClusterRoutes), NodeName: cluster.NodeToken(c.NodeName),
+	}
+}
+
+func (c config) validateCluster() error {
+	if c.NATSListen == "off" && c.NATSURL != "" {
+		return fmt.Errorf("--nats-listen off with --nats-url: leave --nats-listen empty to use only the external servers")
+	}
+	if l := c.natsListen(); l != "" {
+		if _, _, err := net.SplitHostPort(l); err != nil {
+			return fmt.Errorf("--nats-listen %q: %w", l, err)
+		}
+	}
+	if c.ClusterListen != "" || c.ClusterRoutes != "" {
+		if c.natsListen() == "" {
+			return fmt.Errorf("--cluster-listen and --cluster-routes cluster the embedded NATS server: set --nats-listen")
+		}
+		if _, _, err := net.SplitHostPort(c.ClusterListen); c.ClusterListen != "" && err != nil {
+			return fmt.Errorf("--cluster-listen %q: %w", c.ClusterListen, err)
+		}
+		for _, r := range list(c.ClusterRoutes) {
+			if !strings.HasPrefix(r, "nats://") && !strings.HasPrefix(r, "tls://") {
+				return fmt.Errorf("--cluster-routes: %q is not a nats:// URL", r)
+			}
+		}
+	}
+	if c.NodeName == "" || cluster.NodeToken(c.NodeName) == strings.Repeat("-", len(c.NodeName)) {
+		return fmt.Errorf("--node-name must have letters or digits")
+	}
+	if (c.NATSTLSCert == "") != (c.NATSTLSKey == "") {
+		return fmt.Errorf("--nats-tls-cert and --nats-tls-key go together")
+	}
+	if c.DataDir == "" && c.natsListen() != "" {
+		return fmt.Errorf("the embedded NATS server keeps JetStream under --data-dir: set it")
+	}
+	return nil
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "tandem"
+	}
+	return h
 }
 
 // oidc is the single sign-on configuration, nil when it is off.

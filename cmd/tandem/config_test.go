@@ -77,3 +77,49 @@ func TestHelpListsEveryOptionWithItsVariable(t *testing.T) {
 		}
 	}
 }
+
+func TestClusterConfig(t *testing.T) {
+	parse := func(args []string, e map[string]string) config {
+		t.Helper()
+		c, err := parseConfig(args, env(e), &bytes.Buffer{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	// One node: the embedded server on its default address.
+	cc := parse(nil, nil).app().Cluster
+	if cc == nil || cc.NATSListen != defaultNATSListen || cc.NATSURL != "" || cc.NodeName == "" {
+		t.Fatalf("default cluster config = %+v", cc)
+	}
+	if parse([]string{"--nats-listen", "off"}, nil).app().Cluster != nil {
+		t.Fatal("--nats-listen off still runs NATS")
+	}
+	// External NATS: no embedded server unless asked for, as when TANDEM_NATS_LISTEN="".
+	cc = parse(nil, map[string]string{"TANDEM_NATS_URL": "nats://a:4222,nats://b:4222", "TANDEM_NATS_LISTEN": ""}).app().Cluster
+	if cc == nil || cc.NATSListen != "" || cc.NATSURL != "nats://a:4222,nats://b:4222" {
+		t.Fatalf("external NATS config = %+v", cc)
+	}
+	// A clustered embedded server, from the environment.
+	cc = parse(nil, map[string]string{"TANDEM_NATS_LISTEN": "0.0.0.0:4222", "TANDEM_CLUSTER_LISTEN": "0.0.0.0:6222",
+		"TANDEM_CLUSTER_ROUTES": "nats://tandem-b:6222, nats://tandem-c:6222", "TANDEM_NODE_NAME": "tandem-a.example"}).app().Cluster
+	if cc.NATSListen != "0.0.0.0:4222" || cc.ClusterListen != "0.0.0.0:6222" || len(cc.Routes) != 2 || cc.Routes[1] != "nats://tandem-c:6222" ||
+		cc.NodeName != "tandem-a-example" {
+		t.Fatalf("clustered config = %+v", cc)
+	}
+	for _, bad := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--cluster-routes", "http://b:6222"}, "not a nats:// URL"},
+		{[]string{"--nats-listen", "off", "--cluster-listen", "0.0.0.0:6222"}, "set --nats-listen"},
+		{[]string{"--nats-listen", "nonsense"}, "--nats-listen"},
+		{[]string{"--nats-tls-cert", "c.pem"}, "go together"},
+		{[]string{"--node-name", "..."}, "--node-name"},
+	} {
+		_, err := parseConfig(bad.args, env(nil), &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%v: err = %v, want %q", bad.args, err, bad.want)
+		}
+	}
+}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/tandem-cobrowse/tandem/agent"
 	"github.com/tandem-cobrowse/tandem/call"
+	"github.com/tandem-cobrowse/tandem/cluster"
 	"github.com/tandem-cobrowse/tandem/console"
 	"github.com/tandem-cobrowse/tandem/demo"
 	"github.com/tandem-cobrowse/tandem/egress"
@@ -77,6 +78,8 @@ type Config struct {
 	// recordings are kept (0: forever).
 	RecordingMaxBytes int64
 	RecordingKeep     time.Duration
+	// Cluster puts the server in a cluster of nodes on NATS; nil runs it alone.
+	Cluster *ClusterConfig
 }
 
 // Server is the whole of Tandem wired together: Chromium, sessions, API, UI, demo site.
@@ -97,6 +100,7 @@ type Server struct {
 	warmViewport renderer.Viewport
 	demo         *http.Server
 	ln, dln      net.Listener
+	cluster      *clusterPart // nil when alone (cluster.go)
 }
 
 // New starts Chromium and binds the listeners; Serve runs it.
@@ -193,6 +197,19 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		}
 		go s.pruneRecordings(ctx)
 	}
+	onEnd, claim := queue.Forget, (func(context.Context, string, string) error)(nil)
+	if cfg.Cluster != nil {
+		if s.cluster, err = startNATS(ctx, *cfg.Cluster, cfg.DataDir, logger); err != nil {
+			return fail(err)
+		}
+		onEnd = func(id string) {
+			queue.Forget(id)
+			if s.cluster.node != nil {
+				s.cluster.node.Release(id)
+			}
+		}
+		claim = s.cluster.claim
+	}
 	viewport := renderer.Viewport{Width: 1280, Height: 800, DPR: 1}
 	s.warm = s.newWarmTabs(ctx, viewport)
 	s.registry = proxy.NewRegistry(ctx, proxy.RegistryParams{
@@ -206,10 +223,18 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		Metrics:     s.metrics,
 		Audit:       audit,
 		JPEGQuality: cfg.JPEGQuality,
-		OnEnd:       queue.Forget,
+		OnEnd:       onEnd,
+		Claim:       claim,
 		Call:        s.sfu,
 		Recordings:  s.recs,
 	})
+	var elsewhere proxy.Elsewhere
+	if s.cluster != nil {
+		if err := s.cluster.join(ctx, *cfg.Cluster, s, reg); err != nil {
+			return fail(err)
+		}
+		elsewhere = s.cluster.node
+	}
 	api := proxy.NewAPI(proxy.APIParams{
 		Ctx:      ctx,
 		Registry: s.registry,
@@ -227,6 +252,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		Webhooks:   &help.Notifier{Log: logger.With("component", "webhooks")},
 		Logger:     logger,
 		Recordings: s.recs,
+		Elsewhere:  elsewhere,
+		Forwarded:  cluster.Forwarded,
 	})
 
 	e := echo.New()
@@ -235,6 +262,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 	e.Use(middleware.Recover())
 	e.Use(requestLog(logger))
 	e.Use(api.GuardHost)
+	if s.cluster != nil {
+		e.Use(s.routeInCluster)
+	}
 	api.Register(e)
 	cons.Register(e)
 	site.RegisterAPI(e.Group("/api/v1"), s.sites, requireServerKey(cfg.APIKey, api), func(raw json.RawMessage) error {
@@ -250,6 +280,11 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 	e.GET("/page-frame", uiHandler)
 	e.GET("/assets/*", uiHandler)
 	s.echo = e
+	if s.cluster != nil {
+		if err := s.cluster.node.ServeAPI(e); err != nil {
+			return fail(err)
+		}
+	}
 	return s, nil
 }
 
@@ -388,6 +423,7 @@ func listenerEntries(a *net.TCPAddr) []egress.AllowEntry {
 }
 
 func (s *Server) close() {
+	s.cluster.close()
 	if s.warm != nil {
 		s.warm.Close()
 	}

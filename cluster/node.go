@@ -1,0 +1,325 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tandem-cobrowse/tandem/stream"
+)
+
+// NodeConfig is what a node of the cluster is made of.
+type NodeConfig struct {
+	Name     string // unique in the cluster; NodeToken(Name) is used in subjects
+	Conn     *nats.Conn
+	Registry *Registry
+	// Sessions are the node's own sessions, to which other nodes attach participants.
+	Sessions Sessions
+	// Load reports the node's live load for its heartbeat (Name is filled in).
+	Load func() NodeInfo
+	// HeartbeatEvery: how often the node reports itself; 0 = 1 s.
+	HeartbeatEvery time.Duration
+	Logger         *slog.Logger
+	// Metrics registers the cluster's figures; nil registers none.
+	Metrics prometheus.Registerer
+}
+
+// Node is this server's part in the cluster: its heartbeat, the sessions it holds for
+// participants on other nodes, the participants it serves for sessions held elsewhere,
+// and the API calls it passes on.
+type Node struct {
+	name     string
+	nc       *nats.Conn
+	reg      *Registry
+	load     func() NodeInfo
+	every    time.Duration
+	log      *slog.Logger
+	holder   *Holder
+	edge     *Edge
+	metrics  *nodeMetrics
+	draining atomic.Bool
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu      sync.Mutex
+	watched map[string]chan struct{} // holders of relayed sessions: closed when lost
+	live    []NodeInfo               // as of the last heartbeat
+	httpSub *nats.Subscription
+}
+
+// StartNode joins the cluster: it reports its load every HeartbeatEvery and answers
+// other nodes' attach requests until Close.
+func StartNode(ctx context.Context, c NodeConfig) (*Node, error) {
+	if c.Name == "" || NodeToken(c.Name) != c.Name {
+		return nil, fmt.Errorf("cluster: node name %q: use letters, digits, - and _ (NodeToken makes one)", c.Name)
+	}
+	if c.HeartbeatEvery <= 0 {
+		c.HeartbeatEvery = time.Second
+	}
+	log := c.Logger.With("component", "cluster", "node", c.Name)
+	nctx, cancel := context.WithCancel(ctx)
+	n := &Node{
+		name: c.Name, nc: c.Conn, reg: c.Registry, load: c.Load, every: c.HeartbeatEvery, log: log,
+		metrics: newNodeMetrics(c.Metrics), ctx: nctx, cancel: cancel, done: make(chan struct{}),
+		watched: map[string]chan struct{}{},
+	}
+	var err error
+	if n.holder, err = NewHolder(c.Conn, c.Name, c.Sessions, c.Logger); err != nil {
+		cancel()
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	n.edge = NewEdge(c.Conn, c.Name, EdgeHooks{FrameRelayed: n.metrics.relayed}, c.Logger)
+	if err := n.beat(); err != nil {
+		log.Warn("first heartbeat", "err", err)
+	}
+	go n.heartbeats()
+	return n, nil
+}
+
+// Name is the node's name.
+func (n *Node) Name() string { return n.name }
+
+// ServeAPI answers the API calls other nodes pass to this one with handler.
+func (n *Node) ServeAPI(handler http.Handler) error {
+	sub, err := n.nc.Subscribe(httpSubject(n.name), n.answerHTTP(handler))
+	if err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	n.mu.Lock()
+	n.httpSub = sub
+	n.mu.Unlock()
+	return nil
+}
+
+func (n *Node) heartbeats() {
+	defer close(n.done)
+	tick := time.NewTicker(n.every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if err := n.beat(); err != nil {
+			n.log.Warn("heartbeat", "err", err)
+		}
+	}
+}
+
+// beat reports the node's load, reads the others', and tells the relayed participants
+// of nodes that are gone.
+func (n *Node) beat() error {
+	info := n.load()
+	info.Name = n.name
+	info.Draining = n.draining.Load()
+	ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
+	defer cancel()
+	if err := n.reg.Report(ctx, info); err != nil {
+		return err
+	}
+	live, err := n.reg.Nodes(ctx)
+	if err != nil {
+		return err
+	}
+	n.metrics.nodes(live)
+	alive := map[string]bool{}
+	for _, l := range live {
+		alive[l.Name] = true
+	}
+	n.mu.Lock()
+	n.live = live
+	for holder, ch := range n.watched {
+		if !alive[holder] {
+			n.log.Warn("a node holding relayed sessions is gone", "holder", holder)
+			close(ch)
+			delete(n.watched, holder)
+		}
+	}
+	n.mu.Unlock()
+	return nil
+}
+
+// lost is closed when holder's heartbeat stops.
+func (n *Node) lost(holder string) <-chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	ch := n.watched[holder]
+	if ch == nil {
+		ch = make(chan struct{})
+		n.watched[holder] = ch
+	}
+	return ch
+}
+
+// Holder finds the live node that holds session: ErrUnknownSession when none does.
+func (n *Node) Holder(ctx context.Context, session string) (string, error) {
+	rec, _, err := n.reg.Lookup(ctx, session)
+	if err != nil {
+		return "", err
+	}
+	alive, err := n.reg.Alive(ctx, rec.Node)
+	if err != nil {
+		return "", err
+	}
+	if !alive {
+		return "", fmt.Errorf("%w: its node %s is gone", ErrUnknownSession, rec.Node)
+	}
+	return rec.Node, nil
+}
+
+// Serve relays a participant whose session another node holds (proxy.Elsewhere); false
+// when no other live node holds it.
+func (n *Node) Serve(ctx context.Context, conn *stream.Conn, session string, hello stream.ClientMessage) bool {
+	if !validSubjectToken(session) {
+		return false
+	}
+	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	holder, err := n.Holder(lctx, session)
+	cancel()
+	if err != nil || holder == n.name {
+		if err != nil && !errors.Is(err, ErrUnknownSession) {
+			n.log.Warn("looking up a session in the registry", "session", session, "err", err)
+		}
+		return false
+	}
+	n.metrics.remoteViewers.Inc()
+	defer n.metrics.remoteViewers.Dec()
+	n.edge.Serve(ctx, conn, holder, session, hello, n.lost(holder))
+	return true
+}
+
+// Claim places a new session on this node; ErrTaken if its id is placed already.
+func (n *Node) Claim(ctx context.Context, id, url string) error {
+	_, err := n.reg.Claim(ctx, SessionRecord{ID: id, Node: n.name, URL: url, CreatedAt: time.Now().UTC()})
+	return err
+}
+
+// Release forgets a session that ended here.
+func (n *Node) Release(id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(n.ctx), 5*time.Second)
+	defer cancel()
+	if err := n.reg.Release(ctx, id); err != nil {
+		n.log.Warn("releasing a session", "session", id, "err", err)
+	}
+}
+
+// Place picks the node with the most room for a new session, from the last heartbeat's
+// reports (this node's own load is read afresh).
+func (n *Node) Place() (string, error) {
+	n.mu.Lock()
+	nodes := make([]NodeInfo, 0, len(n.live)+1)
+	for _, l := range n.live {
+		if l.Name != n.name {
+			nodes = append(nodes, l)
+		}
+	}
+	n.mu.Unlock()
+	self := n.load()
+	self.Name, self.Draining = n.name, n.draining.Load()
+	return Place(append(nodes, self))
+}
+
+// Nodes are the live nodes as of the last heartbeat.
+func (n *Node) Nodes() []NodeInfo {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]NodeInfo(nil), n.live...)
+}
+
+// SetDraining makes the node stop taking new sessions (or take them again).
+func (n *Node) SetDraining(on bool) {
+	n.draining.Store(on)
+	if err := n.beat(); err != nil {
+		n.log.Warn("heartbeat", "err", err)
+	}
+}
+
+// Draining reports whether the node takes no new sessions.
+func (n *Node) Draining() bool { return n.draining.Load() }
+
+// Close leaves the cluster: heartbeats stop and the node's report is removed at once.
+func (n *Node) Close() {
+	n.cancel()
+	<-n.done
+	n.mu.Lock()
+	if n.httpSub != nil {
+		_ = n.httpSub.Unsubscribe()
+	}
+	n.mu.Unlock()
+	n.holder.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = n.reg.Forget(ctx, n.name)
+}
+
+// nodeMetrics are the cluster's figures on /metrics.
+type nodeMetrics struct {
+	framesRelayed  prometheus.Counter
+	relayLag       prometheus.Histogram
+	requests       prometheus.Counter
+	remoteViewers  prometheus.Gauge
+	nodeSessions   *prometheus.GaugeVec
+	liveNodes      prometheus.Gauge
+	mu             sync.Mutex
+	reportedBefore map[string]bool
+}
+
+func newNodeMetrics(r prometheus.Registerer) *nodeMetrics {
+	m := &nodeMetrics{
+		framesRelayed: prometheus.NewCounter(prometheus.CounterOpts{Name: "tandem_cluster_frames_relayed_total",
+			Help: "Frames received from the node holding a session, for viewers connected here."}),
+		relayLag: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "tandem_cluster_relay_lag_seconds",
+			Help:    "From the holding node publishing a frame to this node handing it to its viewers.",
+			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1}}),
+		requests: prometheus.NewCounter(prometheus.CounterOpts{Name: "tandem_cluster_requests_forwarded_total",
+			Help: "API calls passed to the node holding their session, or chosen for a new one."}),
+		remoteViewers: prometheus.NewGauge(prometheus.GaugeOpts{Name: "tandem_cluster_relayed_participants",
+			Help: "Participants connected here whose session another node holds."}),
+		nodeSessions: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "tandem_cluster_node_sessions",
+			Help: "Sessions each live node of the cluster holds, as it last reported."}, []string{"node"}),
+		liveNodes: prometheus.NewGauge(prometheus.GaugeOpts{Name: "tandem_cluster_nodes",
+			Help: "Live nodes of the cluster."}),
+		reportedBefore: map[string]bool{},
+	}
+	if r != nil {
+		r.MustRegister(m.framesRelayed, m.relayLag, m.requests, m.remoteViewers, m.nodeSessions, m.liveNodes)
+	}
+	return m
+}
+
+func (m *nodeMetrics) relayed(lag time.Duration) {
+	m.framesRelayed.Inc()
+	if lag > 0 {
+		m.relayLag.Observe(lag.Seconds())
+	}
+}
+
+func (m *nodeMetrics) forwarded() { m.requests.Inc() }
+
+func (m *nodeMetrics) nodes(live []NodeInfo) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.liveNodes.Set(float64(len(live)))
+	now := map[string]bool{}
+	for _, n := range live {
+		now[n.Name] = true
+		m.nodeSessions.WithLabelValues(n.Name).Set(float64(n.Sessions))
+	}
+	for name := range m.reportedBefore {
+		if !now[name] {
+			m.nodeSessions.DeleteLabelValues(name)
+		}
+	}
+	m.reportedBefore = now
+}

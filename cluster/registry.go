@@ -1,0 +1,292 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Sentinel errors of the registry.
+var (
+	// ErrTaken: a compare-and-set lost; another node claimed the key first.
+	ErrTaken = errors.New("cluster: claimed by another node")
+	// ErrUnknownSession: the registry has no such session.
+	ErrUnknownSession = errors.New("cluster: no such session")
+	// ErrNoRoom: no live node can take another session.
+	ErrNoRoom = errors.New("cluster: no node has room for another session")
+)
+
+// Bucket names. Each is a JetStream key-value bucket.
+const (
+	nodesBucket    = "tandem_nodes"
+	sessionsBucket = "tandem_sessions"
+	claimsBucket   = "tandem_claims"
+)
+
+// NodeInfo is what a node reports of itself on every heartbeat.
+type NodeInfo struct {
+	Name        string  `json:"name"`
+	Sessions    int     `json:"sessions"`
+	MaxSessions int     `json:"maxSessions"` // 0: no limit
+	MemoryBytes int64   `json:"memoryBytes"` // Chromium's and the node's resident memory
+	CPU         float64 `json:"cpu"`         // cores busy, averaged over the last interval
+	Draining    bool    `json:"draining,omitempty"`
+	// Seen is when the registry stored the report (the NATS server's clock).
+	Seen time.Time `json:"-"`
+}
+
+// SessionRecord is a session as the cluster knows it: enough to find it, and to start it
+// again elsewhere when its node is lost.
+type SessionRecord struct {
+	ID        string          `json:"id"`
+	Node      string          `json:"node"`
+	URL       string          `json:"url"` // the page it shows now
+	CreatedAt time.Time       `json:"createdAt"`
+	Spec      json.RawMessage `json:"spec,omitempty"` // what the holder needs to re-create it
+	// Moves counts the times the session was brought back on another node.
+	Moves int `json:"moves,omitempty"`
+}
+
+// RegistryConfig tunes the registry's buckets.
+type RegistryConfig struct {
+	// Replicas of every bucket: 1 for a single node, 3 in a cluster of three or more, so
+	// the registry outlives any one node.
+	Replicas int
+	// NodeTTL: a node whose last heartbeat is older is gone. 0 = 5 s.
+	NodeTTL time.Duration
+}
+
+// Registry is the cluster's shared state in JetStream key-value buckets. Every claim is a
+// compare-and-set, so no session is placed twice and nothing is claimed twice.
+type Registry struct {
+	nodes, sessions, claims jetstream.KeyValue
+	nodeTTL                 time.Duration
+	now                     func() time.Time
+}
+
+// OpenRegistry creates the buckets (or binds to them), retrying while JetStream is not yet
+// ready, which in a cluster lasts until its servers have elected a leader.
+func OpenRegistry(ctx context.Context, nc *nats.Conn, c RegistryConfig) (*Registry, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: jetstream: %w", err)
+	}
+	if c.Replicas <= 0 {
+		c.Replicas = 1
+	}
+	if c.NodeTTL <= 0 {
+		c.NodeTTL = 5 * time.Second
+	}
+	r := &Registry{nodeTTL: c.NodeTTL, now: time.Now}
+	buckets := []struct {
+		kv  *jetstream.KeyValue
+		cfg jetstream.KeyValueConfig
+	}{
+		// Heartbeats vanish on their own after a while; readers also check their age.
+		{&r.nodes, jetstream.KeyValueConfig{Bucket: nodesBucket, History: 1, TTL: 10 * c.NodeTTL, Storage: jetstream.MemoryStorage, Replicas: c.Replicas}},
+		{&r.sessions, jetstream.KeyValueConfig{Bucket: sessionsBucket, History: 1, Storage: jetstream.FileStorage, Replicas: c.Replicas}},
+		// A claim (a help request's acceptance, say) only matters for a day.
+		{&r.claims, jetstream.KeyValueConfig{Bucket: claimsBucket, History: 1, TTL: 24 * time.Hour, Storage: jetstream.FileStorage, Replicas: c.Replicas}},
+	}
+	for _, b := range buckets {
+		kv, err := retry(ctx, func(ctx context.Context) (jetstream.KeyValue, error) {
+			return js.CreateOrUpdateKeyValue(ctx, b.cfg)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("cluster: bucket %s: %w", b.cfg.Bucket, err)
+		}
+		*b.kv = kv
+	}
+	return r, nil
+}
+
+// retry calls f until it succeeds or ctx ends, backing off up to a second.
+func retry[T any](ctx context.Context, f func(context.Context) (T, error)) (T, error) {
+	wait := 50 * time.Millisecond
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		v, err := f(cctx)
+		cancel()
+		if err == nil {
+			return v, nil
+		}
+		select {
+		case <-ctx.Done():
+			return v, fmt.Errorf("%w (last: %w)", ctx.Err(), err)
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Second)
+	}
+}
+
+// Report stores a node's heartbeat.
+func (r *Registry) Report(ctx context.Context, n NodeInfo) error {
+	b, err := json.Marshal(n)
+	if err != nil {
+		return err
+	}
+	if _, err := r.nodes.Put(ctx, n.Name, b); err != nil {
+		return fmt.Errorf("cluster: heartbeat of %s: %w", n.Name, err)
+	}
+	return nil
+}
+
+// Forget removes a node's heartbeat at once (a node that leaves on purpose).
+func (r *Registry) Forget(ctx context.Context, node string) error {
+	if err := r.nodes.Delete(ctx, node); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fmt.Errorf("cluster: forget %s: %w", node, err)
+	}
+	return nil
+}
+
+// Nodes are the live nodes: those whose heartbeat is younger than the node TTL.
+func (r *Registry) Nodes(ctx context.Context) ([]NodeInfo, error) {
+	lister, err := r.nodes.ListKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: list nodes: %w", err)
+	}
+	var out []NodeInfo
+	now := r.now()
+	for key := range lister.Keys() {
+		e, err := r.nodes.Get(ctx, key)
+		if err != nil {
+			continue // gone between the listing and the read
+		}
+		var n NodeInfo
+		if json.Unmarshal(e.Value(), &n) != nil {
+			continue
+		}
+		n.Seen = e.Created()
+		if now.Sub(n.Seen) < r.nodeTTL {
+			out = append(out, n)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Alive reports whether node has a heartbeat younger than the node TTL.
+func (r *Registry) Alive(ctx context.Context, node string) (bool, error) {
+	e, err := r.nodes.Get(ctx, node)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("cluster: node %s: %w", node, err)
+	}
+	return r.now().Sub(e.Created()) < r.nodeTTL, nil
+}
+
+// Claim registers a new session; ErrTaken when its id is already placed.
+func (r *Registry) Claim(ctx context.Context, rec SessionRecord) (uint64, error) {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return 0, err
+	}
+	rev, err := r.sessions.Create(ctx, rec.ID, b)
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return 0, fmt.Errorf("%w: session %s", ErrTaken, rec.ID)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("cluster: claim session %s: %w", rec.ID, err)
+	}
+	return rev, nil
+}
+
+// Lookup finds a session and the revision of its record.
+func (r *Registry) Lookup(ctx context.Context, id string) (SessionRecord, uint64, error) {
+	var rec SessionRecord
+	if !validKey(id) {
+		return rec, 0, ErrUnknownSession
+	}
+	e, err := r.sessions.Get(ctx, id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return rec, 0, fmt.Errorf("%w: %s", ErrUnknownSession, id)
+	}
+	if err != nil {
+		return rec, 0, fmt.Errorf("cluster: look up session %s: %w", id, err)
+	}
+	if err := json.Unmarshal(e.Value(), &rec); err != nil {
+		return rec, 0, fmt.Errorf("cluster: session %s: %w", id, err)
+	}
+	return rec, e.Revision(), nil
+}
+
+// Update replaces a session's record if it is still at revision rev: ErrTaken when
+// someone changed it first (another node brought it back, say).
+func (r *Registry) Update(ctx context.Context, rec SessionRecord, rev uint64) (uint64, error) {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return 0, err
+	}
+	nrev, err := r.sessions.Update(ctx, rec.ID, b, rev)
+	if err != nil {
+		var apiErr *jetstream.APIError
+		if errors.Is(err, jetstream.ErrKeyExists) || (errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence) {
+			return 0, fmt.Errorf("%w: session %s", ErrTaken, rec.ID)
+		}
+		return 0, fmt.Errorf("cluster: update session %s: %w", rec.ID, err)
+	}
+	return nrev, nil
+}
+
+// Release forgets a session that ended.
+func (r *Registry) Release(ctx context.Context, id string) error {
+	if err := r.sessions.Purge(ctx, id); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fmt.Errorf("cluster: release session %s: %w", id, err)
+	}
+	return nil
+}
+
+// Sessions lists every registered session.
+func (r *Registry) Sessions(ctx context.Context) ([]SessionRecord, error) {
+	lister, err := r.sessions.ListKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: list sessions: %w", err)
+	}
+	var out []SessionRecord
+	for key := range lister.Keys() {
+		rec, _, err := r.Lookup(ctx, key)
+		if err == nil {
+			out = append(out, rec)
+		}
+	}
+	return out, nil
+}
+
+// ClaimOnce claims key for owner: exactly one caller ever wins a key (within a day);
+// the others get ErrTaken. Used for accepting a help request, say.
+func (r *Registry) ClaimOnce(ctx context.Context, key, owner string) error {
+	if !validKey(key) {
+		return fmt.Errorf("cluster: claim key %q is not valid", key)
+	}
+	_, err := r.claims.Create(ctx, key, []byte(owner))
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return fmt.Errorf("%w: %s", ErrTaken, key)
+	}
+	if err != nil {
+		return fmt.Errorf("cluster: claim %s: %w", key, err)
+	}
+	return nil
+}
+
+// validKey: the characters a key-value key may have.
+func validKey(k string) bool {
+	if k == "" || len(k) > 256 {
+		return false
+	}
+	for _, c := range k {
+		ok := c == '-' || c == '_' || c == '.' || c == '=' || c == '/' ||
+			('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
+		if !ok {
+			return false
+		}
+	}
+	return k[0] != '.' && k[len(k)-1] != '.'
+}

@@ -1,0 +1,134 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestRegistryOnOneNode(t *testing.T) {
+	reg := openRegistries(t, startServers(t, 1))[0]
+	ctx := context.Background()
+	rec := SessionRecord{ID: "s1", Node: "a", URL: "https://example.test/", CreatedAt: time.Now().UTC()}
+	rev, err := reg.Claim(ctx, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Claim(ctx, SessionRecord{ID: "s1", Node: "b"}); !errors.Is(err, ErrTaken) {
+		t.Fatalf("second claim: err = %v, want ErrTaken", err)
+	}
+	got, grev, err := reg.Lookup(ctx, "s1")
+	if err != nil || got.Node != "a" || got.URL != rec.URL || grev != rev {
+		t.Fatalf("lookup = %+v rev %d, %v; want node a at rev %d", got, grev, err, rev)
+	}
+	// A move is a compare-and-set: a stale revision loses.
+	moved := got
+	moved.Node, moved.Moves = "b", 1
+	nrev, err := reg.Update(ctx, moved, rev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved.Node = "c"
+	if _, err := reg.Update(ctx, moved, rev); !errors.Is(err, ErrTaken) {
+		t.Fatalf("update at a stale revision: err = %v, want ErrTaken", err)
+	}
+	if got, _, _ := reg.Lookup(ctx, "s1"); got.Node != "b" {
+		t.Fatalf("after the lost update the session is on %q, want b", got.Node)
+	}
+	if err := reg.Release(ctx, "s1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := reg.Lookup(ctx, "s1"); !errors.Is(err, ErrUnknownSession) {
+		t.Fatalf("lookup after release: err = %v, want ErrUnknownSession", err)
+	}
+	// A released id can be placed again (a session brought back at once, say).
+	if _, err := reg.Claim(ctx, SessionRecord{ID: "s1", Node: "c"}); err != nil {
+		t.Fatalf("claim after release: %v", err)
+	}
+	_ = nrev
+	if _, _, err := reg.Lookup(ctx, "bad key*"); !errors.Is(err, ErrUnknownSession) {
+		t.Fatalf("lookup of an impossible id: err = %v", err)
+	}
+}
+
+func TestNodesExpire(t *testing.T) {
+	reg := openRegistries(t, startServers(t, 1))[0]
+	ctx := context.Background()
+	for _, n := range []NodeInfo{{Name: "a", Sessions: 2, MaxSessions: 10}, {Name: "b", Sessions: 1}} {
+		if err := reg.Report(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodes, err := reg.Nodes(ctx)
+	if err != nil || len(nodes) != 2 || nodes[0].Name != "a" || nodes[0].Sessions != 2 || nodes[0].Seen.IsZero() {
+		t.Fatalf("nodes = %+v, %v", nodes, err)
+	}
+	if ok, _ := reg.Alive(ctx, "a"); !ok {
+		t.Fatal("a node that just reported is not alive")
+	}
+	reg.now = func() time.Time { return time.Now().Add(reg.nodeTTL + time.Second) }
+	if nodes, _ := reg.Nodes(ctx); len(nodes) != 0 {
+		t.Fatalf("after the TTL the nodes are %+v, want none", nodes)
+	}
+	if ok, _ := reg.Alive(ctx, "a"); ok {
+		t.Fatal("a node silent past the TTL is alive")
+	}
+	reg.now = time.Now
+	if err := reg.Forget(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := reg.Alive(ctx, "a"); ok {
+		t.Fatal("a node that left is alive")
+	}
+}
+
+// Nodes racing for the same session id and the same help request: exactly one wins each,
+// whichever server of the cluster each one talks to.
+func TestClaimsRaceAcrossThreeNodes(t *testing.T) {
+	regs := openRegistries(t, startServers(t, 3))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for round := range 5 {
+		id := fmt.Sprintf("race-%d", round)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var sessionWins, helpWins []string
+		for i, reg := range regs {
+			for k := range 2 { // two contenders per node
+				node := fmt.Sprintf("n%d-%d", i, k)
+				wg.Go(func() {
+					_, err := reg.Claim(ctx, SessionRecord{ID: id, Node: node})
+					if err != nil && !errors.Is(err, ErrTaken) {
+						t.Errorf("claim by %s: %v", node, err)
+					}
+					herr := reg.ClaimOnce(ctx, "help."+id, node)
+					if herr != nil && !errors.Is(herr, ErrTaken) {
+						t.Errorf("help claim by %s: %v", node, herr)
+					}
+					mu.Lock()
+					defer mu.Unlock()
+					if err == nil {
+						sessionWins = append(sessionWins, node)
+					}
+					if herr == nil {
+						helpWins = append(helpWins, node)
+					}
+				})
+			}
+		}
+		wg.Wait()
+		if len(sessionWins) != 1 || len(helpWins) != 1 {
+			t.Fatalf("round %d: session won by %v, help request by %v; want exactly one each", round, sessionWins, helpWins)
+		}
+		// Every node reads the same winner.
+		for i, reg := range regs {
+			rec, _, err := reg.Lookup(ctx, id)
+			if err != nil || rec.Node != sessionWins[0] {
+				t.Fatalf("round %d: node %d reads %+v, %v; want %s", round, i, rec, err, sessionWins[0])
+			}
+		}
+	}
+}

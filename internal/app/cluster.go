@@ -1,0 +1,230 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tandem-cobrowse/tandem/cluster"
+	"github.com/tandem-cobrowse/tandem/proxy"
+	"github.com/tandem-cobrowse/tandem/stream"
+)
+
+// ClusterConfig puts the server in a cluster of nodes on NATS.
+type ClusterConfig struct {
+	// NATSListen is the embedded NATS server's client address; "" runs none (NATSURL
+	// must then be set).
+	NATSListen string
+	// NATSURL lists external NATS servers to connect to instead of the embedded one.
+	NATSURL     string
+	NATSOptions []nats.Option // credentials and TLS of NATSURL
+	// ClusterListen and Routes cluster the embedded server with other nodes'.
+	ClusterListen string
+	Routes        []string
+	NodeName      string
+	// DataDir holds JetStream's files; Config.DataDir when empty.
+	DataDir string
+	// Replicas of the registry's buckets: 0 picks 3 when clustered (or on external
+	// NATS), 1 alone.
+	Replicas int
+	// HeartbeatEvery is how often the node reports itself (0 = 1 s); a node silent for
+	// NodeTTL (0 = 5 s) is gone.
+	HeartbeatEvery time.Duration
+	NodeTTL        time.Duration
+}
+
+// clusterPart is the server's part of the cluster, started before the sessions.
+type clusterPart struct {
+	server *cluster.Server // nil on external NATS
+	nc     *nats.Conn
+	reg    *cluster.Registry
+	node   *cluster.Node
+}
+
+// startNATS starts the embedded NATS server (or connects to the external one) and opens
+// the registry.
+func startNATS(ctx context.Context, c ClusterConfig, dataDir string, log *slog.Logger) (*clusterPart, error) {
+	if c.NATSListen == "" && c.NATSURL == "" {
+		return nil, errors.New("cluster: set the embedded NATS server's address or the NATS URL")
+	}
+	if c.DataDir == "" {
+		c.DataDir = dataDir
+	}
+	name := cluster.NodeToken(c.NodeName)
+	p := &clusterPart{}
+	var err error
+	if c.NATSListen != "" {
+		p.server, err = cluster.StartServer(cluster.ServerConfig{
+			Listen: c.NATSListen, ClusterListen: c.ClusterListen, Routes: c.Routes,
+			NodeName: name, DataDir: c.DataDir, Logger: log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		log.Info("embedded NATS server", "client", p.server.ClientURL(), "cluster", p.server.ClusterURL())
+	}
+	if c.NATSURL != "" {
+		p.nc, err = cluster.Dial(c.NATSURL, "tandem "+name, c.NATSOptions...)
+	} else {
+		p.nc, err = p.server.Connect("tandem " + name)
+	}
+	if err != nil {
+		p.close()
+		return nil, err
+	}
+	replicas := c.Replicas
+	if replicas == 0 {
+		replicas = 1
+		if len(c.Routes) > 0 || c.NATSURL != "" {
+			replicas = 3
+		}
+	}
+	octx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	p.reg, err = cluster.OpenRegistry(octx, p.nc, cluster.RegistryConfig{Replicas: replicas, NodeTTL: c.NodeTTL})
+	if err != nil {
+		p.close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// join makes the node a member: heartbeats, attach requests, forwarded API calls.
+func (p *clusterPart) join(ctx context.Context, c ClusterConfig, s *Server, reg prometheus.Registerer) error {
+	meter := newLoadMeter()
+	node, err := cluster.StartNode(ctx, cluster.NodeConfig{
+		Name: cluster.NodeToken(c.NodeName), Conn: p.nc, Registry: p.reg,
+		Sessions: sessionsOfNode{s.registry},
+		Load: func() cluster.NodeInfo {
+			rss, cores := meter.sample()
+			return cluster.NodeInfo{Sessions: s.registry.Len(), MaxSessions: s.cfg.MaxSessions, MemoryBytes: rss, CPU: cores}
+		},
+		HeartbeatEvery: c.HeartbeatEvery, Logger: s.log, Metrics: reg,
+	})
+	if err != nil {
+		return err
+	}
+	p.node = node
+	return nil
+}
+
+func (p *clusterPart) close() {
+	if p == nil {
+		return
+	}
+	if p.node != nil {
+		p.node.Close()
+	}
+	if p.nc != nil {
+		_ = p.nc.Drain()
+	}
+	if p.server != nil {
+		p.server.Shutdown()
+	}
+}
+
+// claim places a session on this node in the registry.
+func (p *clusterPart) claim(ctx context.Context, id, url string) error {
+	return p.node.Claim(ctx, id, url)
+}
+
+// sessionsOfNode attaches other nodes' participants to this node's sessions.
+type sessionsOfNode struct{ reg *proxy.Registry }
+
+func (s sessionsOfNode) Attach(id string, conn *cluster.RemoteConn, hello stream.ClientMessage) (cluster.Participant, error) {
+	sess, pid, err := s.reg.Admit(id, conn, hello)
+	var refused *proxy.AdmitError
+	if errors.As(err, &refused) {
+		return nil, &cluster.Refusal{Code: refused.Code, Bye: refused.Bye, Message: refused.Message}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return remoteParticipant{s: sess, id: pid, conn: conn}, nil
+}
+
+type remoteParticipant struct {
+	s    *proxy.Session
+	id   proxy.ParticipantID
+	conn *cluster.RemoteConn
+}
+
+func (r remoteParticipant) Handle(m stream.ClientMessage) { r.s.Handle(r.id, r.conn, m) }
+func (r remoteParticipant) Leave()                        { r.s.Leave(r.id, r.conn) }
+
+// forwardBodyMax bounds an API call passed to another node: room for a file given to a
+// page (the upload rules' cap is 10 MB by default).
+const forwardBodyMax = 11 << 20
+
+// routeInCluster passes API calls to the node that can answer them: a new session to the
+// node with the most room, a call about a session to the node that holds it. Calls
+// passed on by another node are answered here.
+func (s *Server) routeInCluster(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		node := s.cluster.node
+		if _, fwd := cluster.Forwarded(r); fwd {
+			return next(c)
+		}
+		target := ""
+		if r.Method == http.MethodPost && r.URL.Path == "/api/v1/sessions" {
+			t, err := node.Place()
+			if errors.Is(err, cluster.ErrNoRoom) {
+				return fmt.Errorf("%w: every node of the cluster is full or draining", proxy.ErrTooManySessions)
+			}
+			target = t
+		} else if id, ok := sessionOfPath(r.URL.Path); ok {
+			if _, err := s.registry.Get(id); err == nil {
+				return next(c) // held here
+			}
+			ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+			t, err := node.Holder(ctx, id)
+			cancel()
+			if err == nil {
+				target = t
+			}
+		}
+		if target == "" || target == node.Name() {
+			return next(c)
+		}
+		err := node.Forward(c.Response(), r, target, s.linkBase(c), forwardBodyMax)
+		if err == nil {
+			return nil
+		}
+		if errors.Is(err, cluster.ErrNodeUnreachable) && r.URL.Path == "/api/v1/sessions" {
+			s.log.Warn("the node chosen for a session did not answer; placing it here", "node", target, "err", err)
+			return next(c)
+		}
+		return fmt.Errorf("%w: %v", proxy.ErrUnavailable, err)
+	}
+}
+
+// sessionOfPath is the session id of an API path about one session, other than its
+// WebSocket (which the relay serves).
+func sessionOfPath(path string) (string, bool) {
+	rest, ok := strings.CutPrefix(path, "/api/v1/sessions/")
+	if !ok || rest == "" {
+		return "", false
+	}
+	id, sub, _ := strings.Cut(rest, "/")
+	if sub == "ws" {
+		return "", false
+	}
+	return id, true
+}
+
+// linkBase is where this node is reached, for the links of a session made elsewhere.
+func (s *Server) linkBase(c echo.Context) string {
+	if s.cfg.PublicURL != "" {
+		return strings.TrimRight(s.cfg.PublicURL, "/")
+	}
+	return c.Scheme() + "://" + c.Request().Host
+}
