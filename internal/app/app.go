@@ -322,6 +322,9 @@ func (s *Server) CallPorts() (udp, tcp int) {
 	return s.sfu.UDPPort(), s.sfu.TCPPort()
 }
 
+// Sessions is the number of sessions this node holds.
+func (s *Server) Sessions() int { return s.registry.Len() }
+
 // Metrics are the server's Prometheus collectors.
 func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
 

@@ -160,6 +160,19 @@ type remoteParticipant struct {
 func (r remoteParticipant) Handle(m stream.ClientMessage) { r.s.Handle(r.id, r.conn, m) }
 func (r remoteParticipant) Leave()                        { r.s.Leave(r.id, r.conn) }
 
+// ClusterNodes are the live nodes of the cluster as this node last read them; nil when
+// the server runs alone.
+func (s *Server) ClusterNodes() []string {
+	if s.cluster == nil || s.cluster.node == nil {
+		return nil
+	}
+	var names []string
+	for _, n := range s.cluster.node.Nodes() {
+		names = append(names, n.Name)
+	}
+	return names
+}
+
 // forwardBodyMax bounds an API call passed to another node: room for a file given to a
 // page (the upload rules' cap is 10 MB by default).
 const forwardBodyMax = 11 << 20

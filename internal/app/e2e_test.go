@@ -37,6 +37,15 @@ func chromiumOrSkip(t *testing.T) string {
 // startServer runs a whole Tandem, as cmd/tandem does, on a free port.
 func startServer(t *testing.T, cfg app.Config) *app.Server {
 	t.Helper()
+	s, err := newServer(t, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// newServer is startServer for any goroutine: it reports an error instead of failing.
+func newServer(t *testing.T, cfg app.Config) (*app.Server, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg.Addr = "127.0.0.1:0"
 	cfg.NoSandbox = os.Geteuid() == 0
@@ -51,7 +60,7 @@ func startServer(t *testing.T, cfg app.Config) *app.Server {
 	s, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		cancel()
-		t.Fatal(err)
+		return nil, err
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx) }()
@@ -61,10 +70,9 @@ func startServer(t *testing.T, cfg app.Config) *app.Server {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return s
+	return s, nil
 }
 
-// participantBrowser is a second, separate Chromium: the participants' own browsers.
 func participantBrowser(t *testing.T, execPath string) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],

@@ -1,0 +1,304 @@
+package app_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/tandem-cobrowse/tandem/internal/app"
+	"github.com/tandem-cobrowse/tandem/stream"
+)
+
+// startCluster starts n Tandem nodes whose embedded NATS servers form one cluster. They
+// start together: the registry's buckets, replicated on every node, wait for all of them.
+func startCluster(t *testing.T, n int, cfg func(i int, c *app.Config)) []*app.Server {
+	t.Helper()
+	ports := make([]int, n)
+	var routes []string
+	for i := range ports {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports[i] = ln.Addr().(*net.TCPAddr).Port
+		_ = ln.Close()
+		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", ports[i]))
+	}
+	nodes := make([]*app.Server, n)
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			c := app.Config{DataDir: t.TempDir(), Cluster: &app.ClusterConfig{
+				NATSListen: "127.0.0.1:0", ClusterListen: fmt.Sprintf("127.0.0.1:%d", ports[i]), Routes: routes,
+				NodeName: fmt.Sprintf("node-%c", 'a'+i), HeartbeatEvery: 250 * time.Millisecond, NodeTTL: 3 * time.Second,
+			}}
+			cfg(i, &c)
+			s, err := newServer(t, c)
+			nodes[i] = s
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "every node seeing every other", func() bool {
+		for _, s := range nodes {
+			if len(s.ClusterNodes()) != n {
+				return false
+			}
+		}
+		return true
+	})
+	return nodes
+}
+
+// viewer is a participant's WebSocket as a Go client: it keeps the frames' numbers, its
+// id and the controller.
+type viewer struct {
+	ws *websocket.Conn
+
+	mu         sync.Mutex
+	seqs       map[uint64]bool
+	newest     uint64
+	self       string
+	controller string
+	bye        string
+	closed     chan struct{}
+}
+
+func dialViewer(t *testing.T, node *app.Server, session, token, name string) *viewer {
+	t.Helper()
+	url := "ws" + strings.TrimPrefix(node.URL(), "http") + "/api/v1/sessions/" + session + "/ws"
+	ws, _, err := websocket.DefaultDialer.Dial(url, http.Header{"Origin": {node.URL()}})
+	if err != nil {
+		t.Fatalf("%s: dial: %v", name, err)
+	}
+	t.Cleanup(func() { _ = ws.Close() })
+	v := &viewer{ws: ws, seqs: map[uint64]bool{}, closed: make(chan struct{})}
+	if err := ws.WriteJSON(map[string]any{"type": "hello", "token": token, "name": name}); err != nil {
+		t.Fatal(err)
+	}
+	go v.read()
+	return v
+}
+
+func (v *viewer) read() {
+	defer close(v.closed)
+	for {
+		kind, b, err := v.ws.ReadMessage()
+		if err != nil {
+			return
+		}
+		v.mu.Lock()
+		if kind == websocket.BinaryMessage {
+			if h, _, err := stream.ParseFrame(b); err == nil {
+				v.seqs[h.Seq] = true
+				v.newest = max(v.newest, h.Seq)
+			}
+		} else {
+			var m struct {
+				Type        string          `json:"type"`
+				Code        string          `json:"code"`
+				Participant json.RawMessage `json:"participant"`
+				Controller  *string         `json:"controller"`
+			}
+			if json.Unmarshal(b, &m) == nil {
+				switch m.Type {
+				case "welcome":
+					var p struct{ ID string }
+					_ = json.Unmarshal(m.Participant, &p)
+					v.self = p.ID
+				case "state":
+					v.controller = ""
+					if m.Controller != nil {
+						v.controller = *m.Controller
+					}
+				case "bye":
+					v.bye = m.Code
+				}
+			}
+		}
+		v.mu.Unlock()
+	}
+}
+
+func (v *viewer) newestSeq() uint64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.newest
+}
+
+// framesIn counts the frames received numbered in (from, to].
+func (v *viewer) framesIn(from, to uint64) int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	n := 0
+	for s := range v.seqs {
+		if s > from && s <= to {
+			n++
+		}
+	}
+	return n
+}
+
+func (v *viewer) byeCode() string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.bye
+}
+
+func (v *viewer) inControl() bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.self != "" && v.controller == v.self
+}
+
+func (v *viewer) send(t *testing.T, m map[string]any) {
+	t.Helper()
+	if err := v.ws.WriteJSON(m); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func apiCall(t *testing.T, method, url, bearer, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	return res.StatusCode, out
+}
+
+// animatedPage is a provider page that repaints every frame and counts presses of its
+// big button on the server.
+func animatedPage(t *testing.T, pressed *atomic.Int64) string {
+	t.Helper()
+	srv := page(t, `<!doctype html><body style="margin:0">
+<button id=b style="position:fixed;left:0;top:0;width:640px;height:400px;font-size:40px"
+ onclick="fetch('/pressed',{method:'POST'})">Press</button>
+<div id=n style="position:fixed;left:20px;top:450px;font:bold 60px sans-serif">0</div>
+<script>let n=0;(function tick(){document.getElementById('n').textContent=++n;requestAnimationFrame(tick)})()</script>`)
+	inner := srv.Config.Handler
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/pressed" {
+			pressed.Add(1)
+			return
+		}
+		inner.ServeHTTP(w, r)
+	})
+	return srv.URL + "/"
+}
+
+func TestThreeNodesServeOneSession(t *testing.T) {
+	chromiumOrSkip(t)
+	var pressed atomic.Int64
+	pageURL := animatedPage(t, &pressed)
+	allow := []string{strings.TrimPrefix(strings.TrimSuffix(pageURL, "/"), "http://")}
+	nodes := startCluster(t, 3, func(i int, c *app.Config) {
+		c.AllowHosts = allow
+		// Node a has the most room, so the session is placed there.
+		c.MaxSessions = map[int]int{0: 10, 1: 2, 2: 2}[i]
+	})
+	a, b, c := nodes[0], nodes[1], nodes[2]
+
+	// Created through node b: placed on a, with links that point at b.
+	status, created := apiCall(t, http.MethodPost, b.URL()+"/api/v1/sessions", "", fmt.Sprintf(`{"url":%q}`, pageURL))
+	if status != http.StatusCreated {
+		t.Fatalf("create through node b: %d %v", status, created)
+	}
+	id, _ := created["id"].(string)
+	links, _ := created["links"].(map[string]any)
+	guestLink, _ := links["guest"].(string)
+	hostLink, _ := links["host"].(string)
+	if !strings.HasPrefix(guestLink, b.URL()+"/s/"+id) {
+		t.Fatalf("the guest link %q does not point at node b (%s)", guestLink, b.URL())
+	}
+	if a.Sessions() != 1 || b.Sessions() != 0 || c.Sessions() != 0 {
+		t.Fatalf("sessions per node a, b, c = %d, %d, %d; want the session on a", a.Sessions(), b.Sessions(), c.Sessions())
+	}
+	// Any node answers about it.
+	for _, n := range nodes {
+		if status, got := apiCall(t, http.MethodGet, n.URL()+"/api/v1/sessions/"+id, tokenOf(hostLink), ""); status != http.StatusOK || got["id"] != id {
+			t.Fatalf("GET the session through %s: %d %v", n.URL(), status, got)
+		}
+	}
+	if status, _ := apiCall(t, http.MethodGet, c.URL()+"/api/v1/sessions/nope", "x", ""); status != http.StatusNotFound {
+		t.Fatalf("an unknown session through node c: %d, want 404", status)
+	}
+
+	// Viewers on every node, the host through node c.
+	guest := tokenOf(guestLink)
+	va, vb, vc := dialViewer(t, a, id, guest, "on a"), dialViewer(t, b, id, guest, "on b"), dialViewer(t, c, id, guest, "on c")
+	host := dialViewer(t, c, id, tokenOf(hostLink), "host on c")
+	eventually(t, "frames on every node", func() bool {
+		return va.newestSeq() > 0 && vb.newestSeq() > 0 && vc.newestSeq() > 0 && host.newestSeq() > 0
+	})
+
+	// The host's click through node c reaches the provider.
+	if !host.inControl() {
+		host.send(t, map[string]any{"type": "control", "action": "request"})
+	}
+	eventually(t, "the host in control", host.inControl)
+	for _, action := range []string{"down", "up"} {
+		host.send(t, map[string]any{"type": "mouse", "action": action, "x": 0.2, "y": 0.2, "button": "left",
+			"buttons": map[string]int{"down": 1, "up": 0}[action], "clickCount": 1})
+	}
+	eventually(t, "the press at the provider", func() bool { return pressed.Load() == 1 })
+
+	// Frames over a window: the viewers on b and c get at least 95% of those on a.
+	from := va.newestSeq()
+	to := from + 60
+	deadline := time.Now().Add(60 * time.Second)
+	for va.newestSeq() < to || vb.newestSeq() < to || vc.newestSeq() < to {
+		if time.Now().After(deadline) {
+			t.Fatalf("frames stopped short of %d: newest on a %d, b %d, c %d; byes %q %q %q", to,
+				va.newestSeq(), vb.newestSeq(), vc.newestSeq(), va.byeCode(), vb.byeCode(), vc.byeCode())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	na, nb, nc := va.framesIn(from, to), vb.framesIn(from, to), vc.framesIn(from, to)
+	t.Logf("frames %d..%d: on a %d, on b %d, on c %d", from+1, to, na, nb, nc)
+	if na == 0 || float64(nb) < 0.95*float64(na) || float64(nc) < 0.95*float64(na) {
+		t.Fatalf("frames on a, b, c = %d, %d, %d: the relayed viewers got less than 95%%", na, nb, nc)
+	}
+
+	// Ending the session through node b ends it for everyone, wherever they are.
+	if status, _ := apiCall(t, http.MethodDelete, b.URL()+"/api/v1/sessions/"+id, tokenOf(hostLink), ""); status != http.StatusNoContent {
+		t.Fatalf("DELETE through node b: %d", status)
+	}
+	for name, v := range map[string]*viewer{"a": va, "b": vb, "c": vc} {
+		select {
+		case <-v.closed:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("the viewer on %s was not closed when the session ended", name)
+		}
+		v.mu.Lock()
+		bye := v.bye
+		v.mu.Unlock()
+		if bye != "session_ended" {
+			t.Fatalf("the viewer on %s was told %q, want session_ended", name, bye)
+		}
+	}
+}
