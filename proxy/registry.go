@@ -38,6 +38,9 @@ type RegistryParams struct {
 	// OnEnd, if set, is told of every session that ends (the help queue forgets its
 	// requests).
 	OnEnd func(id string)
+	// OnSnapshot, if set, is given each session's Snapshot (JSON) whenever it changes,
+	// so another node can bring the session back if this one is lost; it must not block.
+	OnSnapshot func(id string, snapshot []byte)
 	// Claim, if set, places a new session's id in the cluster's registry before its tab
 	// opens; an error refuses the session (503).
 	Claim func(ctx context.Context, id, url string) error
@@ -106,12 +109,11 @@ type SessionRequest struct {
 
 // Create opens a tab at the start URL and starts a session around it.
 func (r *Registry) Create(ctx context.Context, ns SessionRequest) (_ Created, err error) {
-	startURL, rules, base, handoff := ns.URL, ns.Rules, ns.Base, ns.Handoff
-	u, err := ValidateURL(startURL)
+	u, err := ValidateURL(ns.URL)
 	if err != nil {
 		return Created{}, err
 	}
-	if ok, reason := rules.Navigation.Allows(u); !ok {
+	if ok, reason := ns.Rules.Navigation.Allows(u); !ok {
 		return Created{}, fmt.Errorf("%w: %s", ErrNavigationRefused, reason)
 	}
 	if r.p.CheckURL != nil {
@@ -129,10 +131,11 @@ func (r *Registry) Create(ctx context.Context, ns SessionRequest) (_ Created, er
 
 	// The id comes first: the tab's egress is attributed to its session.
 	id := newSecret(16)
-	openCtx, cancel := context.WithTimeout(ctx, r.p.CallTimeout)
-	defer cancel()
 	if r.p.Claim != nil {
-		if err := r.p.Claim(openCtx, id, u); err != nil {
+		cctx, cancel := context.WithTimeout(ctx, r.p.CallTimeout)
+		err := r.p.Claim(cctx, id, u)
+		cancel()
+		if err != nil {
 			return Created{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}
 		defer func() {
@@ -141,6 +144,43 @@ func (r *Registry) Create(ctx context.Context, ns SessionRequest) (_ Created, er
 			}
 		}()
 	}
+	return r.start(ctx, id, u, ns, nil)
+}
+
+// Restore brings back a session whose node was lost, from its snapshot: a fresh tab at
+// its last page, its participants seated for their return, control where it was. The
+// cluster has already placed it here.
+func (r *Registry) Restore(ctx context.Context, sn Snapshot) error {
+	u, err := ValidateURL(sn.URL)
+	if err != nil {
+		return err
+	}
+	if ok, reason := sn.Rules.Navigation.Allows(u); !ok {
+		return fmt.Errorf("%w: %s", ErrNavigationRefused, reason)
+	}
+	if r.p.CheckURL != nil {
+		if err := r.p.CheckURL(ctx, u); err != nil {
+			return err
+		}
+	}
+	if _, err := r.Get(sn.ID); err == nil {
+		return fmt.Errorf("%w: session %s is here already", ErrConflict, sn.ID)
+	}
+	if err := r.reserve(); err != nil {
+		return err
+	}
+	defer r.release()
+	_, err = r.start(ctx, sn.ID, u, SessionRequest{Rules: sn.Rules, Base: sn.LinkBase, Site: sn.Site,
+		ViewConsentOnHelp: sn.ViewConsentOnHelp}, &sn)
+	return err
+}
+
+// start opens the tab of session id at u and starts the session around it: a new one,
+// or one brought back from a snapshot.
+func (r *Registry) start(ctx context.Context, id, u string, ns SessionRequest, restored *Snapshot) (Created, error) {
+	rules, base, handoff := ns.Rules, ns.Base, ns.Handoff
+	openCtx, cancel := context.WithTimeout(ctx, r.p.CallTimeout)
+	defer cancel()
 	masks := rules.MaskUnion()
 	open := func(ctx context.Context) (Tab, error) {
 		tab, err := r.p.OpenTab(ctx, id, TabSpec{Viewport: r.p.Viewport, Masks: masks, Nav: rules.Navigation.Allows})
@@ -199,15 +239,27 @@ func (r *Registry) Create(ctx context.Context, ns SessionRequest) (_ Created, er
 		IdleTimeout: r.p.IdleTimeout, CallTimeout: r.p.CallTimeout, Logger: r.log,
 		Metrics: r.p.Metrics, Audit: r.p.Audit, OnEnd: r.forget, ProbeInterval: r.p.ProbeInterval, Now: r.p.Now,
 		Call: r.p.Call, Recordings: r.p.Recordings,
+		Handoff: handoff != nil || (restored != nil && restored.Handoff), Restored: restored,
+		OnSnapshot: r.snapshotHook(id),
 	})
 	r.mu.Lock()
 	r.sessions[id] = s
 	r.mu.Unlock()
+	if restored != nil {
+		return Created{ID: id, URL: u, CreatedAt: s.createdAt, Rules: rules, Site: ns.Site}, nil
+	}
 	r.log.Info("session created", "session", id, "url", u, "site", ns.Site)
 	r.p.Audit.Record("session_created", id, slog.String("url", u), slog.String("site", ns.Site), slog.Any("rules", rules),
 		slog.Bool("handoff", handoff != nil))
 	return Created{ID: id, URL: u, CreatedAt: s.createdAt, Rules: rules, Links: links,
 		JoinCode: code, JoinCodeExpiresAt: expires, Site: ns.Site}, nil
+}
+
+func (r *Registry) snapshotHook(id string) func([]byte) {
+	if r.p.OnSnapshot == nil {
+		return nil
+	}
+	return func(b []byte) { r.p.OnSnapshot(id, b) }
 }
 
 func (r *Registry) reserve() error {

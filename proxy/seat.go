@@ -25,10 +25,12 @@ type Credential struct {
 // Authenticate returns what token admits: a role's token (compared in constant time
 // against every role, so the time taken does not tell which one matched) or a seat.
 func (s *Session) Authenticate(token string) (Credential, bool) {
-	found := Role("")
+	found, key := Role(""), seatKey(token)
 	for _, r := range Roles {
-		if secretEqual(token, s.tokens[r]) {
-			found = r
+		for _, h := range s.tokenHashes[r] {
+			if secretEqual(key, h) {
+				found = r
+			}
 		}
 	}
 	if found != "" {

@@ -101,6 +101,14 @@ type SessionParams struct {
 	Call *call.SFU
 	// Recordings is where the session's recordings go; nil turns recording off.
 	Recordings *recording.Store
+	// Handoff: the session started with the visitor's handed-over sign-in state.
+	Handoff bool
+	// OnSnapshot, if set, is given the session's Snapshot as JSON whenever it changes
+	// (on the session's goroutine: it must not block).
+	OnSnapshot func([]byte)
+	// Restored brings back a session whose node was lost: its participants, seats and
+	// control. Tokens then holds fresh tokens for new links; the old ones still admit.
+	Restored *Snapshot
 }
 
 // Session is one co-browse session: its participants, rules, control state and tab.
@@ -111,14 +119,18 @@ type Session struct {
 	createdAt time.Time
 	rules     Rules
 	tokens    map[Role]string
-	links     map[Role]string
-	log       *slog.Logger
-	params    SessionParams
-	metrics   *metrics.Metrics
-	audit     *Audit
-	assets    *dom.AssetRegistry // the session's asset paths for Page mode
-	assetCap  string             // the unguessable part of those paths
-	uploads   uploadStore        // files given to the page (session_files.go)
+	// tokenHashes admit each role: its token's hash, and the hashes of the tokens a
+	// session brought back had before (session_snapshot.go).
+	tokenHashes map[Role][]string
+	restores    int // times the session was brought back on another node
+	links       map[Role]string
+	log         *slog.Logger
+	params      SessionParams
+	metrics     *metrics.Metrics
+	audit       *Audit
+	assets      *dom.AssetRegistry // the session's asset paths for Page mode
+	assetCap    string             // the unguessable part of those paths
+	uploads     uploadStore        // files given to the page (session_files.go)
 
 	seatsMu sync.Mutex
 	seats   map[string]Credential // by seatKey of their token
@@ -175,6 +187,7 @@ type state struct {
 	read         time.Time         // when the message being handled was read
 	call         callState         // the session's call (session_call.go)
 	rec          *sessionRecording // the recording under way (session_record.go)
+	lastSnapshot []byte            // the newest snapshot shared (session_snapshot.go)
 
 	chooser *fileChooser // the page's open file chooser (session_files.go)
 	chat    chatLog      // the session's chat (session_chat.go)
@@ -191,21 +204,24 @@ type gesture struct {
 func (g gesture) active() bool { return g.buttons != 0 || len(g.keys) > 0 || g.touching }
 
 type participant struct {
-	id          ParticipantID
-	name        string
-	role        Role
-	color       string
-	resumeToken string
-	conn        Conn // nil while disconnected
-	gen         int  // bumped on every (re)connect, so stale grace timers do nothing
-	viewport    *stream.Viewport
-	limiter     *rate.Limiter
-	chatLimit   *rate.Limiter         // chat messages; made on the first (session_chat.go)
-	drawLimit   *rate.Limiter         // drawings; made on the first (session_draw.go)
-	told        map[Refusal]time.Time // when each refusal was last told
-	mode        string                // ModeDOM or ModePixels
-	domGen      uint64                // the DOM snapshot generation its copy has; 0: none
-	pointer     *pointerMsg           // newest pointer not yet relayed
+	id           ParticipantID
+	name         string
+	role         Role
+	color        string
+	resumeToken  string // "" for a participant brought back until it resumes
+	resumeHash   string // seatKey of resumeToken: what a session brought back knows
+	restored     bool   // brought back from a snapshot (session_snapshot.go)
+	toldRestored bool
+	conn         Conn // nil while disconnected
+	gen          int  // bumped on every (re)connect, so stale grace timers do nothing
+	viewport     *stream.Viewport
+	limiter      *rate.Limiter
+	chatLimit    *rate.Limiter         // chat messages; made on the first (session_chat.go)
+	drawLimit    *rate.Limiter         // drawings; made on the first (session_draw.go)
+	told         map[Refusal]time.Time // when each refusal was last told
+	mode         string                // ModeDOM or ModePixels
+	domGen       uint64                // the DOM snapshot generation its copy has; 0: none
+	pointer      *pointerMsg           // newest pointer not yet relayed
 	// waiting: the host has not yet let this participant see the page. Its connection
 	// is parked in waitConn (conn stays nil, so nothing of the page reaches it) with the
 	// hello it joined with.
@@ -240,21 +256,22 @@ func NewSession(ctx context.Context, p SessionParams) *Session {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	s := &Session{
-		id:        p.ID,
-		createdAt: p.Now().UTC(),
-		rules:     p.Rules,
-		tokens:    p.Tokens,
-		links:     p.Links,
-		log:       p.Logger.With("session", p.ID),
-		params:    p,
-		metrics:   p.Metrics,
-		audit:     p.Audit,
-		inbox:     make(chan func(), 256),
-		inject:    make(chan injectOp, injectQueue),
-		ctx:       ctx,
-		cancel:    cancel,
-		done:      make(chan struct{}),
-		seats:     map[string]Credential{},
+		id:          p.ID,
+		createdAt:   p.Now().UTC(),
+		rules:       p.Rules,
+		tokens:      p.Tokens,
+		links:       p.Links,
+		log:         p.Logger.With("session", p.ID),
+		params:      p,
+		metrics:     p.Metrics,
+		audit:       p.Audit,
+		inbox:       make(chan func(), 256),
+		inject:      make(chan injectOp, injectQueue),
+		ctx:         ctx,
+		cancel:      cancel,
+		done:        make(chan struct{}),
+		seats:       map[string]Credential{},
+		tokenHashes: map[Role][]string{},
 		st: state{
 			participants: map[ParticipantID]*participant{},
 			audiences:    map[audienceID]*audience{},
@@ -262,6 +279,12 @@ func NewSession(ctx context.Context, p SessionParams) *Session {
 			refused:      map[Refusal]int{},
 			call:         callState{members: map[ParticipantID]callMember{}},
 		},
+	}
+	for role, tok := range p.Tokens {
+		s.tokenHashes[role] = []string{seatKey(tok)}
+	}
+	if p.Restored != nil {
+		s.restore(p.Restored)
 	}
 	s.assetCap = newSecret(18)
 	s.assets = dom.NewAssetRegistry(AssetPrefix(p.ID, s.assetCap), []byte(newSecret(32)))
@@ -439,6 +462,7 @@ func (s *Session) join(conn Conn, cred Credential, hello stream.ClientMessage) P
 			waiting:     s.rules.For(role).AskToView && cred.Consent == "",
 			seat:        cred.seat,
 		}
+		p.resumeHash = seatKey(p.resumeToken)
 		s.st.participants[p.id] = p
 		s.st.order = append(s.st.order, p.id)
 		if s.rules.For(role).AskToView && cred.Consent != "" {
@@ -497,6 +521,7 @@ func (s *Session) enter(p *participant, conn Conn, hello stream.ClientMessage, r
 		w.CanRecord = s.rules.Recording.Allow && s.params.Recordings != nil
 	}
 	_ = conn.Send(w)
+	s.tellRestored(p)
 
 	// The host lands holding control when nobody else has it.
 	if role == RoleHost && s.st.control.Controller == "" {
@@ -536,7 +561,10 @@ func (s *Session) resumable(role Role, resume string) *participant {
 		if p.role != role {
 			continue
 		}
-		if resume != "" && secretEqual(resume, p.resumeToken) {
+		if resume != "" && secretEqual(seatKey(resume), p.resumeHash) {
+			if p.resumeToken == "" {
+				p.resumeToken = resume // brought back: the participant's own token again
+			}
 			return p
 		}
 	}
@@ -887,6 +915,7 @@ func (s *Session) flushState() {
 		}
 		s.recordWrite(s.st.rec.w.Event(s.now(), v))
 	}
+	s.shareSnapshot()
 }
 
 // notable is whether p is listed to everyone in a big session.
