@@ -23,6 +23,11 @@ type NodeConfig struct {
 	Registry *Registry
 	// Sessions are the node's own sessions, to which other nodes attach participants.
 	Sessions Sessions
+	// Restore brings back a session placed here from its record's snapshot (its node was
+	// lost, or handed it over while draining).
+	Restore func(ctx context.Context, rec SessionRecord) error
+	// Holds reports whether this node holds a session now.
+	Holds func(id string) bool
 	// Load reports the node's live load for its heartbeat (Name is filled in).
 	Load func() NodeInfo
 	// HeartbeatEvery: how often the node reports itself; 0 = 1 s.
@@ -46,15 +51,23 @@ type Node struct {
 	edge     *Edge
 	metrics  *nodeMetrics
 	draining atomic.Bool
+	restore  func(ctx context.Context, rec SessionRecord) error
+	holds    func(id string) bool
+	snaps    snapshots
+	adopting atomic.Bool
+	beats    int                  // owned by the heartbeat goroutine
+	orphans  map[string]time.Time // owned by adopt: when each orphan was first seen
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	done   chan struct{}
+	startedAt time.Time
+	ctx       context.Context
+	cancel    context.CancelFunc
+	done      chan struct{}
 
-	mu      sync.Mutex
-	watched map[string]chan struct{} // holders of relayed sessions: closed when lost
-	live    []NodeInfo               // as of the last heartbeat
-	httpSub *nats.Subscription
+	mu        sync.Mutex
+	watched   map[string]chan struct{} // holders of relayed sessions: closed when lost
+	live      []NodeInfo               // as of the last heartbeat
+	restoring map[string]bool          // sessions being brought back here
+	httpSub   *nats.Subscription
 }
 
 // StartNode joins the cluster: it reports its load every HeartbeatEvery and answers
@@ -70,8 +83,16 @@ func StartNode(ctx context.Context, c NodeConfig) (*Node, error) {
 	nctx, cancel := context.WithCancel(ctx)
 	n := &Node{
 		name: c.Name, nc: c.Conn, reg: c.Registry, load: c.Load, every: c.HeartbeatEvery, log: log,
-		metrics: newNodeMetrics(c.Metrics), ctx: nctx, cancel: cancel, done: make(chan struct{}),
-		watched: map[string]chan struct{}{},
+		metrics: newNodeMetrics(c.Metrics), ctx: nctx, startedAt: time.Now(), cancel: cancel, done: make(chan struct{}),
+		watched: map[string]chan struct{}{}, restore: c.Restore, holds: c.Holds, restoring: map[string]bool{},
+		orphans: map[string]time.Time{},
+		snaps:   snapshots{pending: map[string][]byte{}, wake: make(chan struct{}, 1)},
+	}
+	if n.holds == nil {
+		n.holds = func(string) bool { return false }
+	}
+	if n.restore == nil {
+		n.restore = func(context.Context, SessionRecord) error { return errors.New("this node cannot bring sessions back") }
 	}
 	var err error
 	if n.holder, err = NewHolder(c.Conn, c.Name, c.Sessions, c.Logger); err != nil {
@@ -83,7 +104,14 @@ func StartNode(ctx context.Context, c NodeConfig) (*Node, error) {
 		log.Warn("first heartbeat", "err", err)
 	}
 	go n.heartbeats()
+	go n.writeSnapshots()
 	return n, nil
+}
+
+func (n *Node) isRestoring(id string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.restoring[id]
 }
 
 // Name is the node's name.
@@ -138,6 +166,10 @@ func (n *Node) beat() error {
 		alive[l.Name] = true
 	}
 	n.mu.Lock()
+	lost := false
+	for _, l := range n.live {
+		lost = lost || !alive[l.Name]
+	}
 	n.live = live
 	for holder, ch := range n.watched {
 		if !alive[holder] {
@@ -147,6 +179,10 @@ func (n *Node) beat() error {
 		}
 	}
 	n.mu.Unlock()
+	n.beats++
+	if lost || n.beats%scanEvery == 1 {
+		go n.adopt(live, n.beats == 1)
+	}
 	return nil
 }
 
@@ -168,12 +204,15 @@ func (n *Node) Holder(ctx context.Context, session string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if rec.Moving {
+		return "", ErrMoving
+	}
 	alive, err := n.reg.Alive(ctx, rec.Node)
 	if err != nil {
 		return "", err
 	}
 	if !alive {
-		return "", fmt.Errorf("%w: its node %s is gone", ErrUnknownSession, rec.Node)
+		return "", fmt.Errorf("%w: its node %s is gone", ErrMoving, rec.Node)
 	}
 	return rec.Node, nil
 }
@@ -187,11 +226,16 @@ func (n *Node) Serve(ctx context.Context, conn *stream.Conn, session string, hel
 	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	holder, err := n.Holder(lctx, session)
 	cancel()
+	if errors.Is(err, ErrMoving) || (err == nil && holder == n.name && n.isRestoring(session)) {
+		// Being brought back (here, perhaps): the viewer reconnects in a moment.
+		conn.Close(CloseNodeLost, ByeNodeLost, "The session is being brought back on another server; reconnecting.")
+		return true
+	}
 	if err != nil || holder == n.name {
 		if err != nil && !errors.Is(err, ErrUnknownSession) {
 			n.log.Warn("looking up a session in the registry", "session", session, "err", err)
 		}
-		return false
+		return false // unknown, or ended here a moment ago
 	}
 	n.metrics.remoteViewers.Inc()
 	defer n.metrics.remoteViewers.Dec()
@@ -203,15 +247,6 @@ func (n *Node) Serve(ctx context.Context, conn *stream.Conn, session string, hel
 func (n *Node) Claim(ctx context.Context, id, url string) error {
 	_, err := n.reg.Claim(ctx, SessionRecord{ID: id, Node: n.name, URL: url, CreatedAt: time.Now().UTC()})
 	return err
-}
-
-// Release forgets a session that ended here.
-func (n *Node) Release(id string) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(n.ctx), 5*time.Second)
-	defer cancel()
-	if err := n.reg.Release(ctx, id); err != nil {
-		n.log.Warn("releasing a session", "session", id, "err", err)
-	}
 }
 
 // Place picks the node with the most room for a new session, from the last heartbeat's
@@ -269,6 +304,8 @@ type nodeMetrics struct {
 	relayLag       prometheus.Histogram
 	requests       prometheus.Counter
 	remoteViewers  prometheus.Gauge
+	restored       prometheus.Histogram
+	restoreFailed  prometheus.Counter
 	nodeSessions   *prometheus.GaugeVec
 	liveNodes      prometheus.Gauge
 	mu             sync.Mutex
@@ -286,6 +323,11 @@ func newNodeMetrics(r prometheus.Registerer) *nodeMetrics {
 			Help: "API calls passed to the node holding their session, or chosen for a new one."}),
 		remoteViewers: prometheus.NewGauge(prometheus.GaugeOpts{Name: "tandem_cluster_relayed_participants",
 			Help: "Participants connected here whose session another node holds."}),
+		restored: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "tandem_cluster_restore_seconds",
+			Help:    "Bringing back a session whose node was lost or handed it over: tab opened, page loaded.",
+			Buckets: []float64{.25, .5, 1, 2, 4, 8, 16, 32}}),
+		restoreFailed: prometheus.NewCounter(prometheus.CounterOpts{Name: "tandem_cluster_restore_failures_total",
+			Help: "Sessions that could not be brought back and ended."}),
 		nodeSessions: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "tandem_cluster_node_sessions",
 			Help: "Sessions each live node of the cluster holds, as it last reported."}, []string{"node"}),
 		liveNodes: prometheus.NewGauge(prometheus.GaugeOpts{Name: "tandem_cluster_nodes",
@@ -293,7 +335,7 @@ func newNodeMetrics(r prometheus.Registerer) *nodeMetrics {
 		reportedBefore: map[string]bool{},
 	}
 	if r != nil {
-		r.MustRegister(m.framesRelayed, m.relayLag, m.requests, m.remoteViewers, m.nodeSessions, m.liveNodes)
+		r.MustRegister(m.framesRelayed, m.relayLag, m.requests, m.remoteViewers, m.restored, m.restoreFailed, m.nodeSessions, m.liveNodes)
 	}
 	return m
 }

@@ -38,7 +38,7 @@ type NodeInfo struct {
 	CPU         float64 `json:"cpu"`         // cores busy, averaged over the last interval
 	Draining    bool    `json:"draining,omitempty"`
 	// Seen is when the registry stored the report (the NATS server's clock).
-	Seen time.Time `json:"-"`
+	Seen time.Time `json:"seen,omitzero"`
 }
 
 // SessionRecord is a session as the cluster knows it: enough to find it, and to start it
@@ -51,6 +51,9 @@ type SessionRecord struct {
 	Spec      json.RawMessage `json:"spec,omitempty"` // what the holder needs to re-create it
 	// Moves counts the times the session was brought back on another node.
 	Moves int `json:"moves,omitempty"`
+	// Moving: Node is to bring the session back from Spec (its former node was lost,
+	// or handed it over while draining).
+	Moving bool `json:"moving,omitempty"`
 }
 
 // RegistryConfig tunes the registry's buckets.
@@ -239,6 +242,25 @@ func (r *Registry) Update(ctx context.Context, rec SessionRecord, rev uint64) (u
 // Release forgets a session that ended.
 func (r *Registry) Release(ctx context.Context, id string) error {
 	if err := r.sessions.Purge(ctx, id); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fmt.Errorf("cluster: release session %s: %w", id, err)
+	}
+	return nil
+}
+
+// ReleaseIf forgets a session only while node holds it: a session another node has
+// taken over stays.
+func (r *Registry) ReleaseIf(ctx context.Context, id, node string) error {
+	rec, rev, err := r.Lookup(ctx, id)
+	if errors.Is(err, ErrUnknownSession) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if rec.Node != node {
+		return nil
+	}
+	if err := r.sessions.Purge(ctx, id, jetstream.LastRevision(rev)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
 		return fmt.Errorf("cluster: release session %s: %w", id, err)
 	}
 	return nil

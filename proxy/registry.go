@@ -366,17 +366,23 @@ func (r *Registry) Len() int {
 
 // Close ends every session, telling participants why.
 func (r *Registry) Close(reason string) {
-	r.mu.Lock()
-	all := make([]*Session, 0, len(r.sessions))
-	for _, s := range r.sessions {
-		all = append(all, s)
-	}
-	r.mu.Unlock()
+	all := r.All()
 	var wg sync.WaitGroup
 	for _, s := range all {
 		wg.Go(func() { s.End(reason) })
 	}
 	wg.Wait()
+}
+
+// All are the live sessions.
+func (r *Registry) All() []*Session {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	all := make([]*Session, 0, len(r.sessions))
+	for _, s := range r.sessions {
+		all = append(all, s)
+	}
+	return all
 }
 
 // originOf is the origin ("https://shop.example") of a validated URL.

@@ -55,6 +55,8 @@ const (
 	CloseUnauthorized = 4001
 	CloseReplaced     = 4002
 	CloseNotFound     = 4004
+	// CloseMoved: the session goes on on another node; the client reconnects.
+	CloseMoved = 1012
 )
 
 // Session tuning that tests may shorten.
@@ -188,6 +190,7 @@ type state struct {
 	call         callState         // the session's call (session_call.go)
 	rec          *sessionRecording // the recording under way (session_record.go)
 	lastSnapshot []byte            // the newest snapshot shared (session_snapshot.go)
+	moved        bool              // ended here to go on on another node
 
 	chooser *fileChooser // the page's open file chooser (session_files.go)
 	chat    chatLog      // the session's chat (session_chat.go)
@@ -396,12 +399,16 @@ func (s *Session) finish(reason string) {
 	s.st.pace.stop()
 	s.endCall()
 	s.stopRecording("the session ended")
+	code, bye := CloseSessionEnded, "session_ended"
+	if s.st.moved {
+		code, bye = CloseMoved, "session_moved" // not a stop: the viewers reconnect
+	}
 	for _, p := range s.st.participants {
 		if p.conn != nil {
-			p.conn.Close(CloseSessionEnded, "session_ended", reason)
+			p.conn.Close(code, bye, reason)
 		}
 		if p.waitConn != nil {
-			p.waitConn.Close(CloseSessionEnded, "session_ended", reason)
+			p.waitConn.Close(code, bye, reason)
 		}
 	}
 	s.cancel()

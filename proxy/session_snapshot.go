@@ -154,3 +154,23 @@ func (s *Session) tellRestored(p *participant) {
 	}
 	_ = p.conn.Send(noticeMsg{Type: "notice", Level: "warn", Code: "session_restored", Message: msg})
 }
+
+// SnapshotJSON is the session's snapshot now, as JSON.
+func (s *Session) SnapshotJSON() ([]byte, error) {
+	var b []byte
+	var err error
+	if cerr := s.call(func() { b, err = json.Marshal(s.snapshot()) }); cerr != nil {
+		return nil, cerr
+	}
+	return b, err
+}
+
+// EndMoved ends the session here because another node takes it over: its participants
+// are told to reconnect (bye "session_moved"), not that it ended.
+func (s *Session) EndMoved(message string) {
+	_ = s.call(func() {
+		s.st.moved = true
+		s.finish(message)
+	})
+	<-s.done
+}

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -100,7 +101,9 @@ type Server struct {
 	warmViewport renderer.Viewport
 	demo         *http.Server
 	ln, dln      net.Listener
-	cluster      *clusterPart // nil when alone (cluster.go)
+	cluster      *clusterPart  // nil when alone (cluster.go)
+	drainReq     chan struct{} // closed by Drain
+	drainOnce    sync.Once
 }
 
 // New starts Chromium and binds the listeners; Serve runs it.
@@ -112,7 +115,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: logger, browser: browser}
+	s := &Server{cfg: cfg, log: logger, browser: browser, drainReq: make(chan struct{})}
 	fail := func(err error) (*Server, error) { s.close(); return nil, err }
 
 	if s.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
@@ -198,6 +201,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		go s.pruneRecordings(ctx)
 	}
 	onEnd, claim := queue.Forget, (func(context.Context, string, string) error)(nil)
+	var onSnapshot func(id string, snapshot []byte)
 	if cfg.Cluster != nil {
 		if s.cluster, err = startNATS(ctx, *cfg.Cluster, cfg.DataDir, logger); err != nil {
 			return fail(err)
@@ -209,6 +213,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 			}
 		}
 		claim = s.cluster.claim
+		onSnapshot = func(id string, b []byte) { s.cluster.node.Track(id, b) }
 	}
 	viewport := renderer.Viewport{Width: 1280, Height: 800, DPR: 1}
 	s.warm = s.newWarmTabs(ctx, viewport)
@@ -225,6 +230,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		JPEGQuality: cfg.JPEGQuality,
 		OnEnd:       onEnd,
 		Claim:       claim,
+		OnSnapshot:  onSnapshot,
 		Call:        s.sfu,
 		Recordings:  s.recs,
 	})
@@ -272,6 +278,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		return err
 	})
 	e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()), api.RequireAPIKey)
+	e.POST("/api/v1/node/drain", s.drainAPI, requireServerKey(cfg.APIKey, api))
+	e.GET("/api/v1/cluster", s.clusterAPI, requireServerKey(cfg.APIKey, api))
+	e.GET("/api/v1/cluster/sessions/:id", s.clusterSessionAPI, requireServerKey(cfg.APIKey, api))
 	uiHandler := echo.WrapHandler(ui.Handler())
 	e.GET("/embed.js", uiHandler)
 	e.HEAD("/embed.js", uiHandler)
@@ -350,7 +359,13 @@ func (s *Server) Serve(ctx context.Context) error {
 	var err error
 	select {
 	case <-ctx.Done():
+	case <-s.drainReq:
 	case err = <-errc:
+	}
+	if s.cluster != nil && err == nil {
+		drainCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		s.drain(drainCtx)
+		cancel()
 	}
 	s.registry.Close("The server is shutting down.")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -2,11 +2,13 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -103,6 +105,20 @@ func (p *clusterPart) join(ctx context.Context, c ClusterConfig, s *Server, reg 
 	node, err := cluster.StartNode(ctx, cluster.NodeConfig{
 		Name: cluster.NodeToken(c.NodeName), Conn: p.nc, Registry: p.reg,
 		Sessions: sessionsOfNode{s.registry},
+		Holds: func(id string) bool {
+			_, err := s.registry.Get(id)
+			return err == nil
+		},
+		Restore: func(ctx context.Context, rec cluster.SessionRecord) error {
+			if _, err := s.registry.Get(rec.ID); err == nil {
+				return nil // here already
+			}
+			var sn proxy.Snapshot
+			if err := json.Unmarshal(rec.Spec, &sn); err != nil {
+				return fmt.Errorf("snapshot of %s: %w", rec.ID, err)
+			}
+			return s.registry.Restore(ctx, sn)
+		},
 		Load: func() cluster.NodeInfo {
 			rss, cores := meter.sample()
 			return cluster.NodeInfo{Sessions: s.registry.Len(), MaxSessions: s.cfg.MaxSessions, MemoryBytes: rss, CPU: cores}
@@ -201,6 +217,10 @@ func (s *Server) routeInCluster(next echo.HandlerFunc) echo.HandlerFunc {
 			ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 			t, err := node.Holder(ctx, id)
 			cancel()
+			if errors.Is(err, cluster.ErrMoving) {
+				c.Response().Header().Set("Retry-After", "2")
+				return fmt.Errorf("%w: the session is being brought back on another server; try again in a moment", proxy.ErrUnavailable)
+			}
 			if err == nil {
 				target = t
 			}
@@ -240,4 +260,80 @@ func (s *Server) linkBase(c echo.Context) string {
 		return strings.TrimRight(s.cfg.PublicURL, "/")
 	}
 	return c.Scheme() + "://" + c.Request().Host
+}
+
+// Drain makes the node take no new sessions, hand its sessions to other nodes (ending
+// those none can take), and stop; Serve then returns.
+func (s *Server) Drain() {
+	s.drainOnce.Do(func() { close(s.drainReq) })
+}
+
+// drain hands every session held here to the node with the most room. Participants are
+// told to reconnect, and find their session there, as they were.
+func (s *Server) drain(ctx context.Context) {
+	node := s.cluster.node
+	node.SetDraining(true)
+	sessions := s.registry.All()
+	s.log.Info("draining: handing sessions to other nodes", "sessions", len(sessions))
+	var wg sync.WaitGroup
+	for _, sess := range sessions {
+		wg.Go(func() {
+			snap, err := sess.SnapshotJSON()
+			var target string
+			if err == nil {
+				target, err = node.MoveAway(ctx, sess.ID(), snap)
+			}
+			if err != nil {
+				s.log.Warn("draining: a session could not be handed over; it ends", "session", sess.ID(), "err", err)
+				sess.End("The server is shutting down.")
+				return
+			}
+			sess.EndMoved("The session is moving to another server; reconnecting.")
+			s.log.Info("draining: session handed over", "session", sess.ID(), "to", target)
+		})
+	}
+	wg.Wait()
+}
+
+// drainAPI is POST /api/v1/node/drain: the node drains and stops, as on SIGTERM.
+func (s *Server) drainAPI(c echo.Context) error {
+	if s.cluster == nil {
+		return c.JSON(http.StatusConflict, proxy.APIError{Error: "not_clustered",
+			Message: "This server runs alone: there is no other node to hand its sessions to."})
+	}
+	n := s.registry.Len()
+	s.Drain()
+	return c.JSON(http.StatusAccepted, map[string]any{"node": s.cluster.node.Name(), "draining": true, "sessions": n})
+}
+
+// clusterAPI is GET /api/v1/cluster: the live nodes and their load, as this node last
+// read them.
+func (s *Server) clusterAPI(c echo.Context) error {
+	if s.cluster == nil {
+		return c.JSON(http.StatusOK, map[string]any{"clustered": false})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"clustered": true, "node": s.cluster.node.Name(),
+		"draining": s.cluster.node.Draining(), "nodes": s.cluster.node.Nodes()})
+}
+
+// clusterSessionAPI is GET /api/v1/cluster/sessions/{id}: the session's record in the
+// registry (which node holds it, its page, whether it is moving), without its snapshot.
+func (s *Server) clusterSessionAPI(c echo.Context) error {
+	if s.cluster == nil {
+		return fmt.Errorf("%w: this server runs alone", proxy.ErrSessionNotFound)
+	}
+	rec, _, err := s.cluster.reg.Lookup(c.Request().Context(), c.Param("id"))
+	if errors.Is(err, cluster.ErrUnknownSession) {
+		return fmt.Errorf("%w: %v", proxy.ErrSessionNotFound, err)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %v", proxy.ErrUnavailable, err)
+	}
+	var sn struct {
+		Controller string `json:"controller"`
+		Restores   int    `json:"restores"`
+	}
+	_ = json.Unmarshal(rec.Spec, &sn)
+	return c.JSON(http.StatusOK, map[string]any{"id": rec.ID, "node": rec.Node, "url": rec.URL, "createdAt": rec.CreatedAt,
+		"moves": rec.Moves, "moving": rec.Moving, "controller": sn.Controller, "snapshot": len(rec.Spec) > 0})
 }

@@ -64,73 +64,176 @@ func startCluster(t *testing.T, n int, cfg func(i int, c *app.Config)) []*app.Se
 }
 
 // viewer is a participant's WebSocket as a Go client: it keeps the frames' numbers, its
-// id and the controller.
+// id and the controller. A viewer that keeps up reconnects (with its resume token) as the
+// web viewer does, unless it was told to stop.
 type viewer struct {
-	ws *websocket.Conn
+	url, token, name string
+	keepUp           bool
 
-	mu         sync.Mutex
-	seqs       map[uint64]bool
-	newest     uint64
-	self       string
-	controller string
-	bye        string
-	closed     chan struct{}
+	mu          sync.Mutex
+	ws          *websocket.Conn
+	seqs        map[uint64]bool
+	newest      uint64
+	self        string
+	resume      string
+	controller  string
+	bye         string
+	url2        string // the page's URL, from state
+	notices     []string
+	welcomes    int
+	lastFrameAt time.Time
+	closed      chan struct{}
 }
 
 func dialViewer(t *testing.T, node *app.Server, session, token, name string) *viewer {
 	t.Helper()
-	url := "ws" + strings.TrimPrefix(node.URL(), "http") + "/api/v1/sessions/" + session + "/ws"
-	ws, _, err := websocket.DefaultDialer.Dial(url, http.Header{"Origin": {node.URL()}})
-	if err != nil {
-		t.Fatalf("%s: dial: %v", name, err)
+	return dialViewerAt(t, node.URL(), session, token, name, false)
+}
+
+func dialViewerAt(t *testing.T, base, session, token, name string, keepUp bool) *viewer {
+	t.Helper()
+	v := &viewer{url: base, token: token, name: name, keepUp: keepUp, seqs: map[uint64]bool{}, closed: make(chan struct{})}
+	url := "ws" + strings.TrimPrefix(base, "http") + "/api/v1/sessions/" + session + "/ws"
+	if err := v.dial(url); err != nil {
+		t.Fatalf("%s: %v", name, err)
 	}
-	t.Cleanup(func() { _ = ws.Close() })
-	v := &viewer{ws: ws, seqs: map[uint64]bool{}, closed: make(chan struct{})}
-	if err := ws.WriteJSON(map[string]any{"type": "hello", "token": token, "name": name}); err != nil {
-		t.Fatal(err)
-	}
-	go v.read()
+	t.Cleanup(func() {
+		v.mu.Lock()
+		v.keepUp = false
+		ws := v.ws
+		v.mu.Unlock()
+		_ = ws.Close()
+	})
+	go v.read(url)
 	return v
 }
 
-func (v *viewer) read() {
+func (v *viewer) dial(url string) error {
+	ws, _, err := websocket.DefaultDialer.Dial(url, http.Header{"Origin": {v.url}})
+	if err != nil {
+		return err
+	}
+	v.mu.Lock()
+	v.ws = ws
+	hello := map[string]any{"type": "hello", "token": v.token, "name": v.name, "resume": v.resume}
+	v.bye = ""
+	v.mu.Unlock()
+	return v.write(hello)
+}
+
+func (v *viewer) write(m map[string]any) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.ws.WriteJSON(m)
+}
+
+// stopCodes end a web viewer's connection for good (ui/assets/js/protocol.js).
+var stopCodes = map[string]bool{"session_ended": true, "unauthorized": true, "replaced": true, "declined": true, "not_found": true}
+
+func (v *viewer) read(url string) {
 	defer close(v.closed)
 	for {
-		kind, b, err := v.ws.ReadMessage()
-		if err != nil {
-			return
+		v.mu.Lock()
+		ws := v.ws
+		v.mu.Unlock()
+		for {
+			kind, b, err := ws.ReadMessage()
+			if err != nil {
+				break
+			}
+			v.handle(kind, b)
 		}
 		v.mu.Lock()
-		if kind == websocket.BinaryMessage {
-			if h, _, err := stream.ParseFrame(b); err == nil {
-				v.seqs[h.Seq] = true
-				v.newest = max(v.newest, h.Seq)
+		again := v.keepUp && !stopCodes[v.bye]
+		v.mu.Unlock()
+		if !again {
+			return
+		}
+		for {
+			time.Sleep(200 * time.Millisecond)
+			v.mu.Lock()
+			again := v.keepUp
+			v.mu.Unlock()
+			if !again {
+				return
 			}
-		} else {
-			var m struct {
-				Type        string          `json:"type"`
-				Code        string          `json:"code"`
-				Participant json.RawMessage `json:"participant"`
-				Controller  *string         `json:"controller"`
-			}
-			if json.Unmarshal(b, &m) == nil {
-				switch m.Type {
-				case "welcome":
-					var p struct{ ID string }
-					_ = json.Unmarshal(m.Participant, &p)
-					v.self = p.ID
-				case "state":
-					v.controller = ""
-					if m.Controller != nil {
-						v.controller = *m.Controller
-					}
-				case "bye":
-					v.bye = m.Code
-				}
+			if v.dial(url) == nil {
+				break
 			}
 		}
-		v.mu.Unlock()
 	}
+}
+
+func (v *viewer) handle(kind int, b []byte) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if kind == websocket.BinaryMessage {
+		if h, _, err := stream.ParseFrame(b); err == nil {
+			v.seqs[h.Seq] = true
+			v.newest = max(v.newest, h.Seq)
+			v.lastFrameAt = time.Now()
+		}
+		return
+	}
+	var m struct {
+		Type        string          `json:"type"`
+		Code        string          `json:"code"`
+		Participant json.RawMessage `json:"participant"`
+		ResumeToken string          `json:"resumeToken"`
+		Controller  *string         `json:"controller"`
+		URL         string          `json:"url"`
+	}
+	if json.Unmarshal(b, &m) != nil {
+		return
+	}
+	switch m.Type {
+	case "welcome":
+		var p struct{ ID string }
+		_ = json.Unmarshal(m.Participant, &p)
+		v.self, v.resume = p.ID, m.ResumeToken
+		v.welcomes++
+	case "state":
+		v.controller = ""
+		if m.Controller != nil {
+			v.controller = *m.Controller
+		}
+		v.url2 = m.URL
+	case "notice":
+		v.notices = append(v.notices, m.Code)
+	case "bye":
+		v.bye = m.Code
+	}
+}
+
+func (v *viewer) selfID() string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.self
+}
+
+func (v *viewer) welcomeCount() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.welcomes
+}
+
+func (v *viewer) noticeCodes() []string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return append([]string(nil), v.notices...)
+}
+
+func (v *viewer) pageURL() string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.url2
+}
+
+// newestSeqSince reports whether a frame came after t.
+func (v *viewer) newestSeqSince(t time.Time) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.lastFrameAt.After(t)
 }
 
 func (v *viewer) newestSeq() uint64 {
@@ -166,7 +269,7 @@ func (v *viewer) inControl() bool {
 
 func (v *viewer) send(t *testing.T, m map[string]any) {
 	t.Helper()
-	if err := v.ws.WriteJSON(m); err != nil {
+	if err := v.write(m); err != nil {
 		t.Fatal(err)
 	}
 }

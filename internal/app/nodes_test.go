@@ -1,0 +1,268 @@
+package app_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tandem-cobrowse/tandem/internal/app"
+)
+
+// TestMain runs the test binary as a Tandem node when TANDEM_TEST_NODE holds a node's
+// settings: the node tests start real processes, and kill them.
+func TestMain(m *testing.M) {
+	if spec := os.Getenv("TANDEM_TEST_NODE"); spec != "" {
+		os.Exit(runTestNode(spec))
+	}
+	os.Exit(m.Run())
+}
+
+// nodeSpec is a node process's settings.
+type nodeSpec struct {
+	Name        string   `json:"name"`
+	ClusterPort int      `json:"clusterPort"`
+	Routes      []string `json:"routes"`
+	Dir         string   `json:"dir"`
+	AllowHosts  []string `json:"allowHosts"`
+	MaxSessions int      `json:"maxSessions"`
+	APIKey      string   `json:"apiKey"`
+}
+
+const nodeAPIKey = "node-test-key-0123456789abcdef"
+
+func runTestNode(raw string) int {
+	var spec nodeSpec
+	if err := json.Unmarshal([]byte(raw), &spec); err != nil {
+		fmt.Fprintln(os.Stderr, "node spec:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("node", spec.Name)
+	s, err := app.New(ctx, app.Config{
+		Addr: "127.0.0.1:0", APIKey: spec.APIKey, NoSandbox: os.Geteuid() == 0, MaxSessions: spec.MaxSessions,
+		IdleTimeout: time.Minute, JPEGQuality: 80, DialogTimeout: 30 * time.Second, CallTimeout: 10 * time.Second,
+		AllowHosts: spec.AllowHosts, DBPath: filepath.Join(spec.Dir, "tandem.db"), DataDir: spec.Dir,
+		Cluster: &app.ClusterConfig{NATSListen: "127.0.0.1:0", ClusterListen: fmt.Sprintf("127.0.0.1:%d", spec.ClusterPort),
+			Routes: spec.Routes, NodeName: spec.Name, HeartbeatEvery: 250 * time.Millisecond, NodeTTL: 2 * time.Second},
+	}, log)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "node:", err)
+		return 1
+	}
+	fmt.Printf("TANDEM_NODE_URL=%s\n", s.URL())
+	if err := s.Serve(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "node:", err)
+		return 1
+	}
+	return 0
+}
+
+// nodeProc is a Tandem node in a process of its own.
+type nodeProc struct {
+	name string
+	url  string
+	cmd  *exec.Cmd
+}
+
+// kill ends the node at once, as a crash would: no goodbye to anyone.
+func (n *nodeProc) kill() {
+	_ = syscall.Kill(-n.cmd.Process.Pid, syscall.SIGKILL)
+	_ = n.cmd.Wait()
+}
+
+// startNodeProcs starts n nodes, each a process, clustered; maxSessions per node.
+func startNodeProcs(t *testing.T, maxSessions []int, allow []string) []*nodeProc {
+	t.Helper()
+	n := len(maxSessions)
+	ports := make([]int, n)
+	var routes []string
+	for i := range ports {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports[i] = ln.Addr().(*net.TCPAddr).Port
+		_ = ln.Close()
+		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", ports[i]))
+	}
+	procs := make([]*nodeProc, n)
+	type started struct {
+		i   int
+		url string
+		err error
+	}
+	results := make(chan started, n)
+	for i := range n {
+		spec, _ := json.Marshal(nodeSpec{Name: fmt.Sprintf("node-%c", 'a'+i), ClusterPort: ports[i], Routes: routes,
+			Dir: t.TempDir(), AllowHosts: allow, MaxSessions: maxSessions[i], APIKey: nodeAPIKey})
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "TANDEM_TEST_NODE="+string(spec))
+		cmd.Stderr = os.Stderr
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		procs[i] = &nodeProc{name: fmt.Sprintf("node-%c", 'a'+i), cmd: cmd}
+		t.Cleanup(procs[i].kill)
+		go func() {
+			sc := bufio.NewScanner(out)
+			for sc.Scan() {
+				if u, ok := strings.CutPrefix(sc.Text(), "TANDEM_NODE_URL="); ok {
+					results <- started{i: i, url: u}
+					for sc.Scan() { // keep the pipe drained
+					}
+					return
+				}
+			}
+			results <- started{i: i, err: fmt.Errorf("node %d ended before it listened", i)}
+		}()
+	}
+	timeout := time.After(2 * time.Minute)
+	for range n {
+		select {
+		case r := <-results:
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			procs[r.i].url = r.url
+		case <-timeout:
+			t.Fatal("the nodes did not start")
+		}
+	}
+	eventually(t, "every node seeing every other", func() bool {
+		for _, p := range procs {
+			if len(clusterNodes(t, p.url)) != n {
+				return false
+			}
+		}
+		return true
+	})
+	return procs
+}
+
+// clusterNodes are the live nodes a node knows of.
+func clusterNodes(t *testing.T, base string) []string {
+	t.Helper()
+	status, out := apiCall(t, http.MethodGet, base+"/api/v1/cluster", nodeAPIKey, "")
+	if status != http.StatusOK {
+		t.Fatalf("GET /api/v1/cluster: %d %v", status, out)
+	}
+	var names []string
+	nodes, _ := out["nodes"].([]any)
+	for _, n := range nodes {
+		if m, ok := n.(map[string]any); ok {
+			names = append(names, fmt.Sprint(m["name"]))
+		}
+	}
+	return names
+}
+
+// Node a holds a session whose host is connected through node b and a guest through node
+// c; a's process is killed. The session comes back on b or c at the same page, the
+// viewers reconnect by themselves as the same participants, and control is where it was.
+func TestALostNodesSessionComesBackElsewhere(t *testing.T) {
+	chromiumOrSkip(t)
+	var pressed atomic.Int64
+	pageURL := animatedPage(t, &pressed)
+	allow := []string{strings.TrimPrefix(strings.TrimSuffix(pageURL, "/"), "http://")}
+	nodes := startNodeProcs(t, []int{10, 3, 3}, allow)
+	a, b, c := nodes[0], nodes[1], nodes[2]
+
+	status, created := apiCall(t, http.MethodPost, a.url+"/api/v1/sessions", nodeAPIKey, fmt.Sprintf(`{"url":%q}`, pageURL))
+	if status != http.StatusCreated {
+		t.Fatalf("create: %d %v", status, created)
+	}
+	id, _ := created["id"].(string)
+	links, _ := created["links"].(map[string]any)
+	host := dialViewerAt(t, b.url, id, tokenOf(links["host"].(string)), "host on b", true)
+	guest := dialViewerAt(t, c.url, id, tokenOf(links["guest"].(string)), "guest on c", true)
+	eventually(t, "frames through b and c", func() bool { return host.newestSeq() > 0 && guest.newestSeq() > 0 })
+	if !host.inControl() {
+		host.send(t, map[string]any{"type": "control", "action": "request"})
+	}
+	eventually(t, "the host in control", host.inControl)
+	hostID, guestID := host.selfID(), guest.selfID()
+	click := func() {
+		for _, action := range []string{"down", "up"} {
+			host.send(t, map[string]any{"type": "mouse", "action": action, "x": 0.2, "y": 0.2, "button": "left",
+				"buttons": map[string]int{"down": 1, "up": 0}[action], "clickCount": 1})
+		}
+	}
+	click()
+	eventually(t, "the press at the provider", func() bool { return pressed.Load() == 1 })
+	// The snapshot other nodes bring the session back from is stored as the session
+	// changes; wait for the one with the host in control.
+	eventually(t, "the snapshot stored", func() bool {
+		return strings.Contains(registryRecord(t, b.url, id), `"controller":"`+hostID+`"`)
+	})
+
+	killed := time.Now()
+	a.kill()
+	welcomes := host.welcomeCount()
+	var back time.Duration
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		if host.welcomeCount() > welcomes && guest.welcomeCount() > 1 && host.inControl() && host.newestSeqSince(killed) {
+			back = time.Since(killed)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("90 s after node a was killed the session is not back: host welcomes %d, guest %d, host in control %v; notices %v",
+				host.welcomeCount(), guest.welcomeCount(), host.inControl(), host.noticeCodes())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("the session was back %v after node a was killed", back.Round(time.Millisecond))
+	if host.selfID() != hostID || guest.selfID() != guestID {
+		t.Fatalf("participants came back as %s and %s, want %s and %s", host.selfID(), guest.selfID(), hostID, guestID)
+	}
+	if !strings.Contains(strings.Join(host.noticeCodes(), ","), "session_restored") {
+		t.Fatalf("the host was not told the session was brought back: %v", host.noticeCodes())
+	}
+	eventually(t, "the page at the same URL", func() bool { return host.pageURL() == pageURL })
+	holder := ""
+	for _, n := range []*nodeProc{b, c} {
+		if strings.Contains(registryRecord(t, n.url, id), `"node":"`+n.name+`"`) {
+			holder = n.name
+		}
+	}
+	if holder == "" {
+		t.Fatalf("no live node holds the session: %s", registryRecord(t, b.url, id))
+	}
+	// The host still holds control, through node b, on the new holder.
+	click()
+	eventually(t, "the second press at the provider", func() bool { return pressed.Load() >= 2 })
+}
+
+// registryRecord is the session's record as GET /api/v1/cluster/sessions/{id} shows it.
+func registryRecord(t *testing.T, base, id string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/cluster/sessions/"+id, nil)
+	req.Header.Set("Authorization", "Bearer "+nodeAPIKey)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var b strings.Builder
+	_, _ = bufio.NewReader(res.Body).WriteTo(&b)
+	return b.String()
+}
