@@ -90,7 +90,7 @@ func openRegistries(t *testing.T, servers []*Server) []*Registry {
 	defer cancel()
 	regs := make([]*Registry, len(servers))
 	for i, s := range servers {
-		r, err := OpenRegistry(ctx, connect(t, s), RegistryConfig{Replicas: len(servers), NodeTTL: 3 * time.Second})
+		r, err := OpenRegistry(ctx, connect(t, s), RegistryConfig{Replicas: len(servers)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,8 +31,10 @@ type NodeConfig struct {
 	Holds func(id string) bool
 	// Load reports the node's live load for its heartbeat (Name is filled in).
 	Load func() NodeInfo
-	// HeartbeatEvery: how often the node reports itself; 0 = 1 s.
+	// HeartbeatEvery: how often the node reports itself; 0 = 1 s. A node unheard for
+	// NodeTTL (0 = 5 s) is gone.
 	HeartbeatEvery time.Duration
+	NodeTTL        time.Duration
 	Logger         *slog.Logger
 	// Metrics registers the cluster's figures; nil registers none.
 	Metrics prometheus.Registerer
@@ -55,6 +58,7 @@ type Node struct {
 	holds    func(id string) bool
 	snaps    snapshots
 	adopting atomic.Bool
+	rescan   atomic.Bool
 	beats    int                  // owned by the heartbeat goroutine
 	orphans  map[string]time.Time // owned by adopt: when each orphan was first seen
 
@@ -67,7 +71,10 @@ type Node struct {
 	watched   map[string]chan struct{} // holders of relayed sessions: closed when lost
 	live      []NodeInfo               // as of the last heartbeat
 	restoring map[string]bool          // sessions being brought back here
+	presence  *presence
+	presSub   *nats.Subscription
 	httpSub   *nats.Subscription
+	adoptSub  *nats.Subscription
 }
 
 // StartNode joins the cluster: it reports its load every HeartbeatEvery and answers
@@ -79,14 +86,17 @@ func StartNode(ctx context.Context, c NodeConfig) (*Node, error) {
 	if c.HeartbeatEvery <= 0 {
 		c.HeartbeatEvery = time.Second
 	}
+	if c.NodeTTL <= 0 {
+		c.NodeTTL = 5 * time.Second
+	}
 	log := c.Logger.With("component", "cluster", "node", c.Name)
 	nctx, cancel := context.WithCancel(ctx)
 	n := &Node{
 		name: c.Name, nc: c.Conn, reg: c.Registry, load: c.Load, every: c.HeartbeatEvery, log: log,
 		metrics: newNodeMetrics(c.Metrics), ctx: nctx, startedAt: time.Now(), cancel: cancel, done: make(chan struct{}),
 		watched: map[string]chan struct{}{}, restore: c.Restore, holds: c.Holds, restoring: map[string]bool{},
-		orphans: map[string]time.Time{},
-		snaps:   snapshots{pending: map[string][]byte{}, wake: make(chan struct{}, 1)},
+		orphans: map[string]time.Time{}, presence: newPresence(c.NodeTTL),
+		snaps: snapshots{pending: map[string][]byte{}, wake: make(chan struct{}, 1)},
 	}
 	if n.holds == nil {
 		n.holds = func(string) bool { return false }
@@ -100,9 +110,26 @@ func StartNode(ctx context.Context, c NodeConfig) (*Node, error) {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	n.edge = NewEdge(c.Conn, c.Name, EdgeHooks{FrameRelayed: n.metrics.relayed}, c.Logger)
-	if err := n.beat(); err != nil {
+	if n.presSub, err = c.Conn.Subscribe(presenceSubject, func(m *nats.Msg) {
+		var hb heartbeat
+		if json.Unmarshal(m.Data, &hb) == nil && hb.Name != "" {
+			n.presence.observe(hb)
+		}
+	}); err != nil {
+		cancel()
+		n.holder.Close()
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	if _, err := n.beat(); err != nil {
 		log.Warn("first heartbeat", "err", err)
 	}
+	adoptSub, err := c.Conn.Subscribe(adoptSubject(c.Name), func(*nats.Msg) { go n.adopt(n.Nodes(), false) })
+	if err != nil {
+		cancel()
+		n.holder.Close()
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	n.adoptSub = adoptSub
 	go n.heartbeats()
 	go n.writeSnapshots()
 	return n, nil
@@ -139,34 +166,38 @@ func (n *Node) heartbeats() {
 			return
 		case <-tick.C:
 		}
-		if err := n.beat(); err != nil {
+		lost, err := n.beat()
+		if err != nil {
 			n.log.Warn("heartbeat", "err", err)
+		}
+		n.beats++
+		if lost || n.beats%scanEvery == 1 {
+			go n.adopt(n.presence.live(), n.beats == 1)
 		}
 	}
 }
 
 // beat reports the node's load, reads the others', and tells the relayed participants
-// of nodes that are gone.
-func (n *Node) beat() error {
+// of nodes that are gone; lost reports whether a node went since the last beat.
+func (n *Node) beat() (lost bool, err error) {
 	info := n.load()
 	info.Name = n.name
 	info.Draining = n.draining.Load()
-	ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
-	defer cancel()
-	if err := n.reg.Report(ctx, info); err != nil {
-		return err
-	}
-	live, err := n.reg.Nodes(ctx)
+	b, err := json.Marshal(heartbeat{NodeInfo: info})
 	if err != nil {
-		return err
+		return false, err
 	}
+	n.presence.observe(heartbeat{NodeInfo: info}) // itself, whatever the network does
+	if err := n.nc.Publish(presenceSubject, b); err != nil {
+		return false, fmt.Errorf("cluster: heartbeat: %w", err)
+	}
+	live := n.presence.live()
 	n.metrics.nodes(live)
 	alive := map[string]bool{}
 	for _, l := range live {
 		alive[l.Name] = true
 	}
 	n.mu.Lock()
-	lost := false
 	for _, l := range n.live {
 		lost = lost || !alive[l.Name]
 	}
@@ -179,11 +210,7 @@ func (n *Node) beat() error {
 		}
 	}
 	n.mu.Unlock()
-	n.beats++
-	if lost || n.beats%scanEvery == 1 {
-		go n.adopt(live, n.beats == 1)
-	}
-	return nil
+	return lost, nil
 }
 
 // lost is closed when holder's heartbeat stops.
@@ -207,11 +234,7 @@ func (n *Node) Holder(ctx context.Context, session string) (string, error) {
 	if rec.Moving {
 		return "", ErrMoving
 	}
-	alive, err := n.reg.Alive(ctx, rec.Node)
-	if err != nil {
-		return "", err
-	}
-	if !alive {
+	if !n.presence.alive(rec.Node) {
 		return "", fmt.Errorf("%w: its node %s is gone", ErrMoving, rec.Node)
 	}
 	return rec.Node, nil
@@ -275,7 +298,7 @@ func (n *Node) Nodes() []NodeInfo {
 // SetDraining makes the node stop taking new sessions (or take them again).
 func (n *Node) SetDraining(on bool) {
 	n.draining.Store(on)
-	if err := n.beat(); err != nil {
+	if _, err := n.beat(); err != nil {
 		n.log.Warn("heartbeat", "err", err)
 	}
 }
@@ -291,11 +314,14 @@ func (n *Node) Close() {
 	if n.httpSub != nil {
 		_ = n.httpSub.Unsubscribe()
 	}
+	_ = n.adoptSub.Unsubscribe()
 	n.mu.Unlock()
 	n.holder.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	_ = n.reg.Forget(ctx, n.name)
+	_ = n.presSub.Unsubscribe()
+	if b, err := json.Marshal(heartbeat{NodeInfo: NodeInfo{Name: n.name}, Leaving: true}); err == nil {
+		_ = n.nc.Publish(presenceSubject, b)
+		_ = n.nc.FlushTimeout(2 * time.Second)
+	}
 }
 
 // nodeMetrics are the cluster's figures on /metrics.

@@ -3,6 +3,7 @@ package cluster
 import (
 	"errors"
 	"testing"
+	"time"
 )
 
 func TestPlace(t *testing.T) {
@@ -37,5 +38,29 @@ func TestNodeToken(t *testing.T) {
 		if got := NodeToken(in); got != want {
 			t.Errorf("NodeToken(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestPresenceForgetsSilentNodes(t *testing.T) {
+	p := newPresence(3 * time.Second)
+	now := time.Unix(1000, 0)
+	p.now = func() time.Time { return now }
+	p.observe(heartbeat{NodeInfo: NodeInfo{Name: "b", Sessions: 2}})
+	p.observe(heartbeat{NodeInfo: NodeInfo{Name: "a", Sessions: 1}})
+	if live := p.live(); len(live) != 2 || live[0].Name != "a" || live[1].Sessions != 2 || !live[0].Seen.Equal(now) {
+		t.Fatalf("live = %+v", live)
+	}
+	now = now.Add(2 * time.Second)
+	p.observe(heartbeat{NodeInfo: NodeInfo{Name: "a", Sessions: 4}})
+	now = now.Add(2 * time.Second) // b unheard for 4 s, a for 2 s
+	if live := p.live(); len(live) != 1 || live[0].Name != "a" || live[0].Sessions != 4 {
+		t.Fatalf("after b went silent, live = %+v", live)
+	}
+	if p.alive("b") || !p.alive("a") {
+		t.Fatal("alive disagrees with live")
+	}
+	p.observe(heartbeat{NodeInfo: NodeInfo{Name: "a"}, Leaving: true})
+	if p.alive("a") || len(p.live()) != 0 {
+		t.Fatal("a node that said it leaves is still alive")
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -24,7 +23,6 @@ var (
 
 // Bucket names. Each is a JetStream key-value bucket.
 const (
-	nodesBucket    = "tandem_nodes"
 	sessionsBucket = "tandem_sessions"
 	claimsBucket   = "tandem_claims"
 )
@@ -37,7 +35,7 @@ type NodeInfo struct {
 	MemoryBytes int64   `json:"memoryBytes"` // Chromium's and the node's resident memory
 	CPU         float64 `json:"cpu"`         // cores busy, averaged over the last interval
 	Draining    bool    `json:"draining,omitempty"`
-	// Seen is when the registry stored the report (the NATS server's clock).
+	// Seen is when this node last heard the report.
 	Seen time.Time `json:"seen,omitzero"`
 }
 
@@ -61,16 +59,12 @@ type RegistryConfig struct {
 	// Replicas of every bucket: 1 for a single node, 3 in a cluster of three or more, so
 	// the registry outlives any one node.
 	Replicas int
-	// NodeTTL: a node whose last heartbeat is older is gone. 0 = 5 s.
-	NodeTTL time.Duration
 }
 
 // Registry is the cluster's shared state in JetStream key-value buckets. Every claim is a
 // compare-and-set, so no session is placed twice and nothing is claimed twice.
 type Registry struct {
-	nodes, sessions, claims jetstream.KeyValue
-	nodeTTL                 time.Duration
-	now                     func() time.Time
+	sessions, claims jetstream.KeyValue
 }
 
 // OpenRegistry creates the buckets (or binds to them), retrying while JetStream is not yet
@@ -83,16 +77,11 @@ func OpenRegistry(ctx context.Context, nc *nats.Conn, c RegistryConfig) (*Regist
 	if c.Replicas <= 0 {
 		c.Replicas = 1
 	}
-	if c.NodeTTL <= 0 {
-		c.NodeTTL = 5 * time.Second
-	}
-	r := &Registry{nodeTTL: c.NodeTTL, now: time.Now}
+	r := &Registry{}
 	buckets := []struct {
 		kv  *jetstream.KeyValue
 		cfg jetstream.KeyValueConfig
 	}{
-		// Heartbeats vanish on their own after a while; readers also check their age.
-		{&r.nodes, jetstream.KeyValueConfig{Bucket: nodesBucket, History: 1, TTL: 10 * c.NodeTTL, Storage: jetstream.MemoryStorage, Replicas: c.Replicas}},
 		{&r.sessions, jetstream.KeyValueConfig{Bucket: sessionsBucket, History: 1, Storage: jetstream.FileStorage, Replicas: c.Replicas}},
 		// A claim (a help request's acceptance, say) only matters for a day.
 		{&r.claims, jetstream.KeyValueConfig{Bucket: claimsBucket, History: 1, TTL: 24 * time.Hour, Storage: jetstream.FileStorage, Replicas: c.Replicas}},
@@ -126,64 +115,6 @@ func retry[T any](ctx context.Context, f func(context.Context) (T, error)) (T, e
 		}
 		wait = min(2*wait, time.Second)
 	}
-}
-
-// Report stores a node's heartbeat.
-func (r *Registry) Report(ctx context.Context, n NodeInfo) error {
-	b, err := json.Marshal(n)
-	if err != nil {
-		return err
-	}
-	if _, err := r.nodes.Put(ctx, n.Name, b); err != nil {
-		return fmt.Errorf("cluster: heartbeat of %s: %w", n.Name, err)
-	}
-	return nil
-}
-
-// Forget removes a node's heartbeat at once (a node that leaves on purpose).
-func (r *Registry) Forget(ctx context.Context, node string) error {
-	if err := r.nodes.Delete(ctx, node); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
-		return fmt.Errorf("cluster: forget %s: %w", node, err)
-	}
-	return nil
-}
-
-// Nodes are the live nodes: those whose heartbeat is younger than the node TTL.
-func (r *Registry) Nodes(ctx context.Context) ([]NodeInfo, error) {
-	lister, err := r.nodes.ListKeys(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("cluster: list nodes: %w", err)
-	}
-	var out []NodeInfo
-	now := r.now()
-	for key := range lister.Keys() {
-		e, err := r.nodes.Get(ctx, key)
-		if err != nil {
-			continue // gone between the listing and the read
-		}
-		var n NodeInfo
-		if json.Unmarshal(e.Value(), &n) != nil {
-			continue
-		}
-		n.Seen = e.Created()
-		if now.Sub(n.Seen) < r.nodeTTL {
-			out = append(out, n)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
-}
-
-// Alive reports whether node has a heartbeat younger than the node TTL.
-func (r *Registry) Alive(ctx context.Context, node string) (bool, error) {
-	e, err := r.nodes.Get(ctx, node)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("cluster: node %s: %w", node, err)
-	}
-	return r.now().Sub(e.Created()) < r.nodeTTL, nil
 }
 
 // Claim registers a new session; ErrTaken when its id is already placed.

@@ -54,37 +54,6 @@ func TestRegistryOnOneNode(t *testing.T) {
 	}
 }
 
-func TestNodesExpire(t *testing.T) {
-	reg := openRegistries(t, startServers(t, 1))[0]
-	ctx := context.Background()
-	for _, n := range []NodeInfo{{Name: "a", Sessions: 2, MaxSessions: 10}, {Name: "b", Sessions: 1}} {
-		if err := reg.Report(ctx, n); err != nil {
-			t.Fatal(err)
-		}
-	}
-	nodes, err := reg.Nodes(ctx)
-	if err != nil || len(nodes) != 2 || nodes[0].Name != "a" || nodes[0].Sessions != 2 || nodes[0].Seen.IsZero() {
-		t.Fatalf("nodes = %+v, %v", nodes, err)
-	}
-	if ok, _ := reg.Alive(ctx, "a"); !ok {
-		t.Fatal("a node that just reported is not alive")
-	}
-	reg.now = func() time.Time { return time.Now().Add(reg.nodeTTL + time.Second) }
-	if nodes, _ := reg.Nodes(ctx); len(nodes) != 0 {
-		t.Fatalf("after the TTL the nodes are %+v, want none", nodes)
-	}
-	if ok, _ := reg.Alive(ctx, "a"); ok {
-		t.Fatal("a node silent past the TTL is alive")
-	}
-	reg.now = time.Now
-	if err := reg.Forget(ctx, "a"); err != nil {
-		t.Fatal(err)
-	}
-	if ok, _ := reg.Alive(ctx, "a"); ok {
-		t.Fatal("a node that left is alive")
-	}
-}
-
 // Nodes racing for the same session id and the same help request: exactly one wins each,
 // whichever server of the cluster each one talks to.
 func TestClaimsRaceAcrossThreeNodes(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 //
 //	tandem.node.NODE.attach      edge → holder, request: attach a participant
 //	tandem.node.NODE.http        edge → holder, request: an API call about a session held there
+//	tandem.node.NODE.adopt       any → node: sessions were handed to it; look now
 //	tandem.link.LINK.in          edge → holder: the participant's messages, keep-alives, leave
 //	tandem.link.LINK.out         holder → edge: text, newest-wins state, close, audience, frame
 //	tandem.frames.SESSION.AUD    holder → edges: each audience's pictures, published once
@@ -54,6 +55,7 @@ const (
 
 func attachSubject(node string) string { return "tandem.node." + node + ".attach" }
 func httpSubject(node string) string   { return "tandem.node." + node + ".http" }
+func adoptSubject(node string) string  { return "tandem.node." + node + ".adopt" }
 func linkIn(link string) string        { return "tandem.link." + link + ".in" }
 func linkOut(link string) string       { return "tandem.link." + link + ".out" }
 func frameSubject(session, aud string) string {

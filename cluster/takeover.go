@@ -142,6 +142,8 @@ func (n *Node) MoveAway(ctx context.Context, id string, snapshot []byte) (string
 	if _, err := n.reg.Update(ctx, rec, rev); err != nil {
 		return "", err
 	}
+	// Tell the taker at once rather than at its next scan.
+	_ = n.nc.Publish(adoptSubject(target), nil)
 	n.log.Info("session handed over", "session", id, "to", target)
 	return target, nil
 }
@@ -152,9 +154,15 @@ func (n *Node) MoveAway(ctx context.Context, id string, snapshot []byte) (string
 // for a while is taken by whoever sees it.
 func (n *Node) adopt(live []NodeInfo, first bool) {
 	if !n.adopting.CompareAndSwap(false, true) {
+		n.rescan.Store(true) // a scan is under way: another follows it
 		return
 	}
-	defer n.adopting.Store(false)
+	defer func() {
+		n.adopting.Store(false)
+		if n.rescan.Swap(false) {
+			go n.adopt(n.Nodes(), false)
+		}
+	}()
 	ctx, cancel := context.WithTimeout(n.ctx, 10*time.Second)
 	defer cancel()
 	entries, err := n.reg.entries(ctx)
@@ -162,17 +170,12 @@ func (n *Node) adopt(live []NodeInfo, first bool) {
 		n.log.Warn("looking for sessions to bring back", "err", err)
 		return
 	}
+	// Every node plans from the same heartbeats, its own included, so they agree.
 	alive := map[string]bool{}
-	plan := make([]NodeInfo, 0, len(live))
+	plan := append([]NodeInfo(nil), live...)
 	for _, l := range live {
 		alive[l.Name] = true
-		if l.Name != n.name {
-			plan = append(plan, l)
-		}
 	}
-	self := n.load()
-	self.Name, self.Draining = n.name, n.draining.Load()
-	plan = append(plan, self)
 	now := time.Now()
 	seen := map[string]bool{}
 	for _, e := range entries {
@@ -199,7 +202,7 @@ func (n *Node) adopt(live []NodeInfo, first bool) {
 					plan[i].Sessions++ // the next orphan goes where there is room after this one
 				}
 			}
-			if target != n.name && now.Sub(since) < 3*n.reg.nodeTTL {
+			if target != n.name && now.Sub(since) < n.presence.ttl {
 				continue // its taker will bring it back
 			}
 			if n.draining.Load() {

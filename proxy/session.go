@@ -124,7 +124,8 @@ type Session struct {
 	// tokenHashes admit each role: its token's hash, and the hashes of the tokens a
 	// session brought back had before (session_snapshot.go).
 	tokenHashes map[Role][]string
-	restores    int // times the session was brought back on another node
+	restores    int  // times the session was brought back on another node
+	handover    bool // brought back because its node handed it over
 	links       map[Role]string
 	log         *slog.Logger
 	params      SessionParams

@@ -30,6 +30,8 @@ type Snapshot struct {
 	ViewConsentOnHelp bool                  `json:"viewConsentOnHelp,omitempty"`
 	// Restores counts the times the session was brought back.
 	Restores int `json:"restores,omitempty"`
+	// Handover: its node handed it over on purpose (draining) rather than being lost.
+	Handover bool `json:"handover,omitempty"`
 }
 
 // SeatSnapshot is a seat (a link of its own for one person) by its token's hash.
@@ -102,6 +104,7 @@ func (s *Session) shareSnapshot() {
 func (s *Session) restore(sn *Snapshot) {
 	s.createdAt = sn.CreatedAt
 	s.restores = sn.Restores + 1
+	s.handover = sn.Handover
 	for role, hashes := range sn.TokenHashes {
 		s.tokenHashes[role] = append(s.tokenHashes[role], hashes...)
 	}
@@ -149,17 +152,24 @@ func (s *Session) tellRestored(p *participant) {
 	}
 	p.toldRestored = true
 	msg := "The server that held this session went away. The session was brought back on another server at its last page."
+	if s.handover {
+		msg = "The session moved to another server, at the same page."
+	}
 	if s.params.Handoff {
 		msg += " The visitor's sign-in could not be carried over: the page is signed out."
 	}
 	_ = p.conn.Send(noticeMsg{Type: "notice", Level: "warn", Code: "session_restored", Message: msg})
 }
 
-// SnapshotJSON is the session's snapshot now, as JSON.
-func (s *Session) SnapshotJSON() ([]byte, error) {
+// HandoverJSON is the session's snapshot now, as JSON, for a node it is handed to.
+func (s *Session) HandoverJSON() ([]byte, error) {
 	var b []byte
 	var err error
-	if cerr := s.call(func() { b, err = json.Marshal(s.snapshot()) }); cerr != nil {
+	if cerr := s.call(func() {
+		sn := s.snapshot()
+		sn.Handover = true
+		b, err = json.Marshal(sn)
+	}); cerr != nil {
 		return nil, cerr
 	}
 	return b, err

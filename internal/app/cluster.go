@@ -91,7 +91,7 @@ func startNATS(ctx context.Context, c ClusterConfig, dataDir string, log *slog.L
 	}
 	octx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	p.reg, err = cluster.OpenRegistry(octx, p.nc, cluster.RegistryConfig{Replicas: replicas, NodeTTL: c.NodeTTL})
+	p.reg, err = cluster.OpenRegistry(octx, p.nc, cluster.RegistryConfig{Replicas: replicas})
 	if err != nil {
 		p.close()
 		return nil, err
@@ -123,7 +123,7 @@ func (p *clusterPart) join(ctx context.Context, c ClusterConfig, s *Server, reg 
 			rss, cores := meter.sample()
 			return cluster.NodeInfo{Sessions: s.registry.Len(), MaxSessions: s.cfg.MaxSessions, MemoryBytes: rss, CPU: cores}
 		},
-		HeartbeatEvery: c.HeartbeatEvery, Logger: s.log, Metrics: reg,
+		HeartbeatEvery: c.HeartbeatEvery, NodeTTL: c.NodeTTL, Logger: s.log, Metrics: reg,
 	})
 	if err != nil {
 		return err
@@ -278,7 +278,7 @@ func (s *Server) drain(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, sess := range sessions {
 		wg.Go(func() {
-			snap, err := sess.SnapshotJSON()
+			snap, err := sess.HandoverJSON()
 			var target string
 			if err == nil {
 				target, err = node.MoveAway(ctx, sess.ID(), snap)

@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -73,15 +74,23 @@ func runTestNode(raw string) int {
 
 // nodeProc is a Tandem node in a process of its own.
 type nodeProc struct {
-	name string
-	url  string
-	cmd  *exec.Cmd
+	name     string
+	url      string
+	cmd      *exec.Cmd
+	waitOnce sync.Once
+	waitErr  error
 }
 
 // kill ends the node at once, as a crash would: no goodbye to anyone.
 func (n *nodeProc) kill() {
 	_ = syscall.Kill(-n.cmd.Process.Pid, syscall.SIGKILL)
-	_ = n.cmd.Wait()
+	n.waitOnce.Do(func() { n.waitErr = n.cmd.Wait() })
+}
+
+// wait waits for the node's process to end by itself.
+func (n *nodeProc) wait() error {
+	n.waitOnce.Do(func() { n.waitErr = n.cmd.Wait() })
+	return n.waitErr
 }
 
 // startNodeProcs starts n nodes, each a process, clustered; maxSessions per node.
@@ -178,6 +187,7 @@ func clusterNodes(t *testing.T, base string) []string {
 // Node a holds a session whose host is connected through node b and a guest through node
 // c; a's process is killed. The session comes back on b or c at the same page, the
 // viewers reconnect by themselves as the same participants, and control is where it was.
+// Then its new node drains: the session moves to the last node, and so do its viewers.
 func TestALostNodesSessionComesBackElsewhere(t *testing.T) {
 	chromiumOrSkip(t)
 	var pressed atomic.Int64
@@ -192,8 +202,8 @@ func TestALostNodesSessionComesBackElsewhere(t *testing.T) {
 	}
 	id, _ := created["id"].(string)
 	links, _ := created["links"].(map[string]any)
-	host := dialViewerAt(t, b.url, id, tokenOf(links["host"].(string)), "host on b", true)
-	guest := dialViewerAt(t, c.url, id, tokenOf(links["guest"].(string)), "guest on c", true)
+	host := dialViewerAt(t, b.url, id, tokenOf(links["host"].(string)), "host on b", true, c.url)
+	guest := dialViewerAt(t, c.url, id, tokenOf(links["guest"].(string)), "guest on c", true, b.url)
 	eventually(t, "frames through b and c", func() bool { return host.newestSeq() > 0 && guest.newestSeq() > 0 })
 	if !host.inControl() {
 		host.send(t, map[string]any{"type": "control", "action": "request"})
@@ -238,18 +248,42 @@ func TestALostNodesSessionComesBackElsewhere(t *testing.T) {
 		t.Fatalf("the host was not told the session was brought back: %v", host.noticeCodes())
 	}
 	eventually(t, "the page at the same URL", func() bool { return host.pageURL() == pageURL })
-	holder := ""
+	var holder, other *nodeProc
 	for _, n := range []*nodeProc{b, c} {
 		if strings.Contains(registryRecord(t, n.url, id), `"node":"`+n.name+`"`) {
-			holder = n.name
+			holder = n
+		} else {
+			other = n
 		}
 	}
-	if holder == "" {
+	if holder == nil {
 		t.Fatalf("no live node holds the session: %s", registryRecord(t, b.url, id))
 	}
 	// The host still holds control, through node b, on the new holder.
 	click()
 	eventually(t, "the second press at the provider", func() bool { return pressed.Load() >= 2 })
+
+	// The holder drains: the session moves to the other node, and everyone follows.
+	hostWelcomes, guestWelcomes := host.welcomeCount(), guest.welcomeCount()
+	if status, out := apiCall(t, http.MethodPost, holder.url+"/api/v1/node/drain", nodeAPIKey, ""); status != http.StatusAccepted {
+		t.Fatalf("drain %s: %d %v", holder.name, status, out)
+	}
+	drained := time.Now()
+	if err := holder.wait(); err != nil {
+		t.Fatalf("%s did not exit cleanly after draining: %v", holder.name, err)
+	}
+	eventually(t, "the participants on the last node", func() bool {
+		return host.welcomeCount() > hostWelcomes && guest.welcomeCount() > guestWelcomes && host.inControl() &&
+			host.newestSeqSince(drained)
+	})
+	if host.selfID() != hostID || guest.selfID() != guestID {
+		t.Fatalf("after the move, participants are %s and %s, want %s and %s", host.selfID(), guest.selfID(), hostID, guestID)
+	}
+	if rec := registryRecord(t, other.url, id); !strings.Contains(rec, `"node":"`+other.name+`"`) {
+		t.Fatalf("after draining %s the record is %s, want it on %s", holder.name, rec, other.name)
+	}
+	click()
+	eventually(t, "the third press at the provider", func() bool { return pressed.Load() >= 3 })
 }
 
 // registryRecord is the session's record as GET /api/v1/cluster/sessions/{id} shows it.
