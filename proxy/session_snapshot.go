@@ -158,7 +158,7 @@ func (s *Session) tellRestored(p *participant) {
 	if s.params.Handoff {
 		msg += " The visitor's sign-in could not be carried over: the page is signed out."
 	}
-	_ = p.conn.Send(noticeMsg{Type: "notice", Level: "warn", Code: "session_restored", Message: msg})
+	_ = p.conn.Send(noticeMsg{Type: "notice", Level: "warning", Code: "session_restored", Message: msg})
 }
 
 // HandoverJSON is the session's snapshot now, as JSON, for a node it is handed to.

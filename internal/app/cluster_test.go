@@ -406,6 +406,16 @@ func TestThreeNodesServeOneSession(t *testing.T) {
 		t.Fatalf("frames on a, b, c = %d, %d, %d: the relayed viewers got less than 95%%", na, nb, nc)
 	}
 
+	// A guest in a real browser, through the link (node b's), sees the page as a copy of
+	// it (Page mode: its document and assets come from node a through b) and as a picture.
+	browser := participantBrowser(t, chromiumOrSkip(t))
+	tab := openTab(t, browser, guestLink)
+	join(t, tab, "Gita")
+	waitFrame(t, tab)
+	shot(t, tab, "cluster-guest-page-mode")
+	pictureMode(t, tab, "the guest")
+	shot(t, tab, "cluster-guest-picture")
+
 	// Ending the session through node b ends it for everyone, wherever they are.
 	if status, _ := apiCall(t, http.MethodDelete, b.URL()+"/api/v1/sessions/"+id, tokenOf(hostLink), ""); status != http.StatusNoContent {
 		t.Fatalf("DELETE through node b: %d", status)
