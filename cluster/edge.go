@@ -36,17 +36,65 @@ type Edge struct {
 
 	mu     sync.Mutex
 	groups map[string]*frameGroup // by frame subject
+
+	stop, done chan struct{}
 }
 
 // frameGroup is one subscription to an audience's pictures and this node's viewers of it.
 type frameGroup struct {
-	sub   *nats.Subscription
-	conns map[*stream.Conn]struct{}
+	sub               *nats.Subscription
+	conns             map[*stream.Conn]struct{}
+	holder, session   string
+	deliveries, skips int // since the last pace report
+	largest           int
 }
 
-// NewEdge returns the edge of node.
+// NewEdge returns the edge of node; it reports its viewers' skips to the holding nodes
+// until Close.
 func NewEdge(nc *nats.Conn, node string, hooks EdgeHooks, log *slog.Logger) *Edge {
-	return &Edge{nc: nc, node: node, hooks: hooks, alive: keepAliveEvery, log: log.With("component", "cluster"), groups: map[string]*frameGroup{}}
+	e := &Edge{nc: nc, node: node, hooks: hooks, alive: keepAliveEvery, log: log.With("component", "cluster"),
+		groups: map[string]*frameGroup{}, stop: make(chan struct{}), done: make(chan struct{})}
+	go e.reportPace()
+	return e
+}
+
+// Close stops the pace reports.
+func (e *Edge) Close() {
+	close(e.stop)
+	<-e.done
+}
+
+// reportPace tells each holding node what this node's viewers did with the frames
+// relayed to them, so a session paces its frames to what every node's viewers can take.
+func (e *Edge) reportPace() {
+	defer close(e.done)
+	tick := time.NewTicker(paceEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-e.stop:
+			return
+		case <-tick.C:
+		}
+		type report struct {
+			holder string
+			r      paceReport
+		}
+		var out []report
+		e.mu.Lock()
+		for _, g := range e.groups {
+			if g.deliveries > 0 {
+				out = append(out, report{g.holder, paceReport{Session: g.session, Deliveries: g.deliveries, Skips: g.skips, Largest: g.largest}})
+				g.deliveries, g.skips, g.largest = 0, 0, 0
+			}
+		}
+		e.mu.Unlock()
+		for _, r := range out {
+			if b, err := json.Marshal(r.r); err == nil {
+				_ = e.nc.Publish(paceSubject(r.holder), b)
+			}
+		}
+	}
 }
 
 // Serve attaches conn, whose hello has been read, to the session that holder holds, and
@@ -66,7 +114,7 @@ func (e *Edge) Serve(ctx context.Context, conn *stream.Conn, holder, session str
 		}
 		e.leaveGroup(aud, conn)
 		aud = subject
-		return e.joinGroup(subject, conn)
+		return e.joinGroup(subject, conn, holder, session)
 	}
 	defer func() {
 		audMu.Lock()
@@ -171,12 +219,12 @@ func (e *Edge) relayed(m *nats.Msg) {
 
 // joinGroup adds conn to the viewers of an audience's pictures, subscribing when it is
 // the first of this node; it reports whether conn is now in the group.
-func (e *Edge) joinGroup(subject string, conn *stream.Conn) bool {
+func (e *Edge) joinGroup(subject string, conn *stream.Conn, holder, session string) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	g := e.groups[subject]
 	if g == nil {
-		g = &frameGroup{conns: map[*stream.Conn]struct{}{}}
+		g = &frameGroup{conns: map[*stream.Conn]struct{}{}, holder: holder, session: session}
 		sub, err := e.nc.Subscribe(subject, func(m *nats.Msg) { e.fanOut(subject, m) })
 		if err != nil {
 			e.log.Warn("subscribing to an audience's pictures", "err", err)
@@ -216,8 +264,12 @@ func (e *Edge) fanOut(subject string, m *nats.Msg) {
 	e.mu.Lock() // SendFrame never blocks: the lock is held for a pass over the viewers
 	if g := e.groups[subject]; g != nil {
 		for c := range g.conns {
-			c.SendFrame(f)
+			if c.SendFrame(f) {
+				g.skips++
+			}
 		}
+		g.deliveries += len(g.conns)
+		g.largest = max(g.largest, len(g.conns))
 	}
 	e.mu.Unlock()
 	e.relayed(m)

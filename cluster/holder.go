@@ -27,6 +27,12 @@ type Sessions interface {
 	Attach(session string, conn *RemoteConn, hello stream.ClientMessage) (Participant, error)
 }
 
+// Pacer is what a node's sessions may also do: take the skips of their viewers on other
+// nodes into their pacing.
+type Pacer interface {
+	ReportDeliveries(session string, deliveries, skipped, largest int)
+}
+
 // Refusal is a refused attach: the close code and bye the participant is told.
 type Refusal struct {
 	Code    int
@@ -78,6 +84,21 @@ func newHolder(nc *nats.Conn, node string, sessions Sessions, log *slog.Logger, 
 		return nil, err
 	}
 	h.subs = append(h.subs, sub)
+	if pacer, ok := sessions.(Pacer); ok {
+		sub, err := nc.Subscribe(paceSubject(node), func(m *nats.Msg) {
+			var r paceReport
+			if json.Unmarshal(m.Data, &r) == nil && r.Deliveries > 0 && r.Skips >= 0 && r.Skips <= r.Deliveries {
+				pacer.ReportDeliveries(r.Session, r.Deliveries, r.Skips, r.Largest)
+			}
+		})
+		if err != nil {
+			for _, s := range h.subs {
+				_ = s.Unsubscribe()
+			}
+			return nil, err
+		}
+		h.subs = append(h.subs, sub)
+	}
 	go h.expire()
 	return h, nil
 }

@@ -317,6 +317,7 @@ func (n *Node) Close() {
 	_ = n.adoptSub.Unsubscribe()
 	n.mu.Unlock()
 	n.holder.Close()
+	n.edge.Close()
 	_ = n.presSub.Unsubscribe()
 	if b, err := json.Marshal(heartbeat{NodeInfo: NodeInfo{Name: n.name}, Leaving: true}); err == nil {
 		_ = n.nc.Publish(presenceSubject, b)

@@ -18,6 +18,7 @@ import (
 //	tandem.node.NODE.attach      edge → holder, request: attach a participant
 //	tandem.node.NODE.http        edge → holder, request: an API call about a session held there
 //	tandem.node.NODE.adopt       any → node: sessions were handed to it; look now
+//	tandem.node.NODE.pace        edge → holder: what its viewers did with the relayed frames
 //	tandem.link.LINK.in          edge → holder: the participant's messages, keep-alives, leave
 //	tandem.link.LINK.out         holder → edge: text, newest-wins state, close, audience, frame
 //	tandem.frames.SESSION.AUD    holder → edges: each audience's pictures, published once
@@ -56,6 +57,7 @@ const (
 func attachSubject(node string) string { return "tandem.node." + node + ".attach" }
 func httpSubject(node string) string   { return "tandem.node." + node + ".http" }
 func adoptSubject(node string) string  { return "tandem.node." + node + ".adopt" }
+func paceSubject(node string) string   { return "tandem.node." + node + ".pace" }
 func linkIn(link string) string        { return "tandem.link." + link + ".in" }
 func linkOut(link string) string       { return "tandem.link." + link + ".out" }
 func frameSubject(session, aud string) string {
@@ -109,3 +111,15 @@ type closeMsg struct {
 	Bye     string `json:"bye,omitempty"`
 	Message string `json:"message,omitempty"`
 }
+
+// paceReport is what an edge's viewers of one audience did with the frames relayed to
+// them over the last report interval.
+type paceReport struct {
+	Session    string `json:"session"`
+	Deliveries int    `json:"deliveries"`
+	Skips      int    `json:"skips"`
+	Largest    int    `json:"largest"`
+}
+
+// paceEvery is how often an edge reports its viewers' skips to the holding node.
+const paceEvery = 250 * time.Millisecond

@@ -20,6 +20,7 @@ import (
 // fakeSessions holds one session, "s1", whose token is "good".
 type fakeSessions struct {
 	mu    sync.Mutex
+	paced []paceReport
 	conns []*RemoteConn
 	got   chan stream.ClientMessage
 	left  chan *RemoteConn
@@ -28,6 +29,22 @@ type fakeSessions struct {
 
 func newFakeSessions() *fakeSessions {
 	return &fakeSessions{got: make(chan stream.ClientMessage, 16), left: make(chan *RemoteConn, 16), added: make(chan *RemoteConn, 16)}
+}
+
+func (f *fakeSessions) ReportDeliveries(session string, deliveries, skipped, largest int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.paced = append(f.paced, paceReport{Session: session, Deliveries: deliveries, Skips: skipped, Largest: largest})
+}
+
+func (f *fakeSessions) pacedDeliveries() (sum int, session string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, r := range f.paced {
+		sum += r.Deliveries
+		session = r.Session
+	}
+	return sum, session
 }
 
 func (f *fakeSessions) Attach(id string, conn *RemoteConn, hello stream.ClientMessage) (Participant, error) {
@@ -77,6 +94,7 @@ func newRelayHarness(t *testing.T, expiry time.Duration) *relayHarness {
 	h.edgeNC = connect(t, s)
 	h.edge = NewEdge(h.edgeNC, "e", EdgeHooks{FrameRelayed: func(time.Duration) { h.relayed.Add(1) }}, testLog)
 	h.edge.alive = expiry / 5
+	t.Cleanup(h.edge.Close)
 	up := stream.NewUpgrader(stream.Options{AllowedOrigins: []string{"*"}, Logger: testLog})
 	ctx, cancel := context.WithCancel(context.Background())
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -242,6 +260,13 @@ func TestRelayCarriesASessionToAnotherNode(t *testing.T) {
 	}
 	if h.edge.Groups() != 1 {
 		t.Fatalf("the edge subscribes to %d audiences, want 1", h.edge.Groups())
+	}
+	// The edge tells the holder what its viewers did with the relayed frames, for pacing:
+	// frames 2 to 5 reached two viewers each through the audience's subscription (and
+	// frame 1 too, if the subscription was quicker than its publication).
+	waitFor(t, "the edge's pace reports", func() bool { n, _ := h.sessions.pacedDeliveries(); return n >= 8 })
+	if n, session := h.sessions.pacedDeliveries(); (n != 8 && n != 10) || session != "s1" {
+		t.Fatalf("pace reports: %d deliveries of %q, want 8 (or 10) of s1", n, session)
 	}
 
 	// Newest-wins state, and the participant's input back to the holder.

@@ -79,6 +79,14 @@ func (p *pacer) served(now time.Time, n, skipped int) {
 	p.largest = max(p.largest, n)
 }
 
+// reported adds what another node's viewers of the session did with the frames relayed
+// to them: they pace the session like its own viewers.
+func (p *pacer) reported(deliveries, skipped, largest int) {
+	p.deliveries += deliveries
+	p.skips += skipped
+	p.largest = max(p.largest, largest)
+}
+
 // adapt judges the window that ended: the interval grows when a big audience skipped
 // often, and shrinks back when it hardly did.
 func (p *pacer) adapt(now time.Time) {

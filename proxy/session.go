@@ -680,6 +680,13 @@ func (s *Session) Handle(id ParticipantID, conn Conn, m stream.ClientMessage) {
 	})
 }
 
+// ReportDeliveries counts what viewers on another node did with the frames relayed to
+// them: deliveries, how many of those replaced a frame not yet written, and the most
+// viewers one frame went to there. They pace the session as its own viewers do.
+func (s *Session) ReportDeliveries(deliveries, skipped, largest int) {
+	_ = s.exec(func() { s.st.pace.reported(deliveries, skipped, largest) })
+}
+
 func (s *Session) onFrame(f renderer.Frame) {
 	if s.st.lastRaw == nil && (!f.Painted || preload(f)) && s.now().Sub(s.createdAt) < preloadGrace {
 		return // the blank tab before the first page: never a viewer's first picture

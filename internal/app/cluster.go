@@ -167,6 +167,14 @@ func (s sessionsOfNode) Attach(id string, conn *cluster.RemoteConn, hello stream
 	return remoteParticipant{s: sess, id: pid, conn: conn}, nil
 }
 
+// ReportDeliveries passes what another node's viewers did with a session's frames to
+// the session, for its pacing.
+func (s sessionsOfNode) ReportDeliveries(id string, deliveries, skipped, largest int) {
+	if sess, err := s.reg.Get(id); err == nil {
+		sess.ReportDeliveries(deliveries, skipped, largest)
+	}
+}
+
 type remoteParticipant struct {
 	s    *proxy.Session
 	id   proxy.ParticipantID
