@@ -59,6 +59,7 @@ type Node struct {
 	snaps    snapshots
 	adopting atomic.Bool
 	rescan   atomic.Bool
+	retry    atomic.Bool          // the last scan left work: scan again at the next heartbeat
 	beats    int                  // owned by the heartbeat goroutine
 	orphans  map[string]time.Time // owned by adopt: when each orphan was first seen
 
@@ -118,6 +119,7 @@ func StartNode(ctx context.Context, c NodeConfig) (*Node, error) {
 	}); err != nil {
 		cancel()
 		n.holder.Close()
+		n.edge.Close()
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	if _, err := n.beat(); err != nil {
@@ -127,6 +129,8 @@ func StartNode(ctx context.Context, c NodeConfig) (*Node, error) {
 	if err != nil {
 		cancel()
 		n.holder.Close()
+		n.edge.Close()
+		_ = n.presSub.Unsubscribe()
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	n.adoptSub = adoptSub
@@ -171,7 +175,7 @@ func (n *Node) heartbeats() {
 			n.log.Warn("heartbeat", "err", err)
 		}
 		n.beats++
-		if lost || n.beats%scanEvery == 1 {
+		if n.retry.Swap(false) || lost || n.beats%scanEvery == 1 {
 			go n.adopt(n.presence.live(), n.beats == 1)
 		}
 	}
@@ -225,7 +229,8 @@ func (n *Node) lost(holder string) <-chan struct{} {
 	return ch
 }
 
-// Holder finds the live node that holds session: ErrUnknownSession when none does.
+// Holder finds the live node that holds session: ErrUnknownSession when none does,
+// ErrMoving while it is being brought back on another node (or its node was just lost).
 func (n *Node) Holder(ctx context.Context, session string) (string, error) {
 	rec, _, err := n.reg.Lookup(ctx, session)
 	if err != nil {
@@ -306,7 +311,7 @@ func (n *Node) SetDraining(on bool) {
 // Draining reports whether the node takes no new sessions.
 func (n *Node) Draining() bool { return n.draining.Load() }
 
-// Close leaves the cluster: heartbeats stop and the node's report is removed at once.
+// Close leaves the cluster: heartbeats stop, and the other nodes are told it leaves.
 func (n *Node) Close() {
 	n.cancel()
 	<-n.done

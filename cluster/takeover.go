@@ -82,7 +82,7 @@ func (n *Node) writeSnapshot(id string, b []byte) error {
 		URL string `json:"url"`
 	}
 	_ = json.Unmarshal(b, &page)
-	for range 3 { // a compare-and-set lost to a heartbeat-free writer: read and try again
+	for range 3 { // a compare-and-set lost to another writer of the record: read it again
 		ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
 		rec, rev, err := n.reg.Lookup(ctx, id)
 		if err != nil {
@@ -163,11 +163,16 @@ func (n *Node) adopt(live []NodeInfo, first bool) {
 			go n.adopt(n.Nodes(), false)
 		}
 	}()
-	ctx, cancel := context.WithTimeout(n.ctx, 10*time.Second)
+	// Short: while a bucket elects a new leader a request hangs until its timeout, and
+	// the next heartbeat asks again.
+	ctx, cancel := context.WithTimeout(n.ctx, 2*time.Second)
 	defer cancel()
 	entries, err := n.reg.entries(ctx)
 	if err != nil {
+		// Often the buckets electing new leaders after a node's loss: look again at the
+		// next heartbeat.
 		n.log.Warn("looking for sessions to bring back", "err", err)
+		n.retry.Store(true)
 		return
 	}
 	// Every node plans from the same heartbeats, its own included, so they agree.
@@ -193,6 +198,7 @@ func (n *Node) adopt(live []NodeInfo, first bool) {
 				since = now
 				n.orphans[e.rec.ID] = now
 			}
+			n.retry.Store(true) // until nobody's session is orphaned, look at every heartbeat
 			target, err := Place(plan)
 			if err != nil {
 				continue // nobody has room; try again next time
