@@ -31,6 +31,9 @@ type forwardedRequest struct {
 	// Base is the scheme://host of the node that was asked: the links in the answer
 	// point at it.
 	Base string `json:"base"`
+	// Identity is who the asking node found the caller to be (a signed-in agent), for
+	// the answering node to take as it is: it cannot check a sign-in made elsewhere.
+	Identity []byte `json:"identity,omitempty"`
 }
 
 type forwardedResponse struct {
@@ -41,19 +44,31 @@ type forwardedResponse struct {
 
 type forwardedKey struct{}
 
+type forwarded struct {
+	base     string
+	identity []byte
+}
+
 // Forwarded reports whether r was passed on by another node, and the base of the links
 // it wants. Only the relay sets it: no client can.
 func Forwarded(r *http.Request) (base string, ok bool) {
-	base, ok = r.Context().Value(forwardedKey{}).(string)
-	return base, ok
+	f, ok := r.Context().Value(forwardedKey{}).(forwarded)
+	return f.base, ok
+}
+
+// ForwardedIdentity is who the node that passed r on found its caller to be; nil when r
+// was not passed on or carried nobody.
+func ForwardedIdentity(r *http.Request) []byte {
+	f, _ := r.Context().Value(forwardedKey{}).(forwarded)
+	return f.identity
 }
 
 // hopHeaders are not passed on: they belong to one connection.
 var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "Te", "Trailer"}
 
-// Forward passes r to node and writes its answer to w. The body is read whole, up to
-// max bytes.
-func (n *Node) Forward(w http.ResponseWriter, r *http.Request, node, base string, max int64) error {
+// Forward passes r to node and writes its answer to w, with identity (who this node found
+// the caller to be, or nil). The body is read whole, up to max bytes.
+func (n *Node) Forward(w http.ResponseWriter, r *http.Request, node, base string, identity []byte, max int64) error {
 	body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
 	if err != nil {
 		return fmt.Errorf("cluster: reading the request: %w", err)
@@ -66,7 +81,7 @@ func (n *Node) Forward(w http.ResponseWriter, r *http.Request, node, base string
 		h.Del(k)
 	}
 	req, err := json.Marshal(forwardedRequest{Method: r.Method, URI: r.URL.RequestURI(), Host: r.Host,
-		Remote: r.RemoteAddr, Header: h, Body: body, Base: base})
+		Remote: r.RemoteAddr, Header: h, Body: body, Base: base, Identity: identity})
 	if err != nil {
 		return err
 	}
@@ -101,7 +116,7 @@ func (n *Node) answerHTTP(handler http.Handler) func(m *nats.Msg) {
 				n.respond(m, forwardedResponse{Status: http.StatusBadRequest, Body: []byte(`{"error":"malformed forwarded request"}`)})
 				return
 			}
-			ctx, cancel := context.WithTimeout(context.WithValue(n.ctx, forwardedKey{}, fr.Base), forwardTimeout)
+			ctx, cancel := context.WithTimeout(context.WithValue(n.ctx, forwardedKey{}, forwarded{base: fr.Base, identity: fr.Identity}), forwardTimeout)
 			defer cancel()
 			req, err := http.NewRequestWithContext(ctx, fr.Method, "http://"+fr.Host+fr.URI, bytes.NewReader(fr.Body))
 			if err != nil {

@@ -25,6 +25,7 @@ var (
 const (
 	sessionsBucket = "tandem_sessions"
 	claimsBucket   = "tandem_claims"
+	codesBucket    = "tandem_codes"
 )
 
 // NodeInfo is what a node reports of itself on every heartbeat.
@@ -64,7 +65,7 @@ type RegistryConfig struct {
 // Registry is the cluster's shared state in JetStream key-value buckets. Every claim is a
 // compare-and-set, so no session is placed twice and nothing is claimed twice.
 type Registry struct {
-	sessions, claims jetstream.KeyValue
+	sessions, claims, codes jetstream.KeyValue
 }
 
 // OpenRegistry creates the buckets (or binds to them), retrying while JetStream is not yet
@@ -83,6 +84,8 @@ func OpenRegistry(ctx context.Context, nc *nats.Conn, c RegistryConfig) (*Regist
 		cfg jetstream.KeyValueConfig
 	}{
 		{&r.sessions, jetstream.KeyValueConfig{Bucket: sessionsBucket, History: 1, Storage: jetstream.FileStorage, Replicas: c.Replicas}},
+		// Join codes: which session each is for, while it may be redeemed.
+		{&r.codes, jetstream.KeyValueConfig{Bucket: codesBucket, History: 1, TTL: CodeTTL, Storage: jetstream.FileStorage, Replicas: c.Replicas}},
 		// A claim (a help request's acceptance, say) only matters for a day.
 		{&r.claims, jetstream.KeyValueConfig{Bucket: claimsBucket, History: 1, TTL: 24 * time.Hour, Storage: jetstream.FileStorage, Replicas: c.Replicas}},
 	}
@@ -227,6 +230,36 @@ func (r *Registry) ClaimOnce(ctx context.Context, key, owner string) error {
 		return fmt.Errorf("cluster: claim %s: %w", key, err)
 	}
 	return nil
+}
+
+// CodeTTL is how long a join code's entry lasts: longer than a code is valid, so the
+// session holding it, not the registry, says a code expired.
+const CodeTTL = 15 * time.Minute
+
+// PutCode records which session a join code is for.
+func (r *Registry) PutCode(ctx context.Context, code, session string) error {
+	if !validKey(code) {
+		return fmt.Errorf("cluster: join code %q is not valid", code)
+	}
+	if _, err := r.codes.Put(ctx, code, []byte(session)); err != nil {
+		return fmt.Errorf("cluster: join code: %w", err)
+	}
+	return nil
+}
+
+// CodeSession is the session a join code is for: ErrUnknownSession when none.
+func (r *Registry) CodeSession(ctx context.Context, code string) (string, error) {
+	if !validKey(code) {
+		return "", ErrUnknownSession
+	}
+	e, err := r.codes.Get(ctx, code)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return "", ErrUnknownSession
+	}
+	if err != nil {
+		return "", fmt.Errorf("cluster: join code: %w", err)
+	}
+	return string(e.Value()), nil
 }
 
 // validKey: the characters a key-value key may have.

@@ -41,6 +41,9 @@ type RegistryParams struct {
 	// OnSnapshot, if set, is given each session's Snapshot (JSON) whenever it changes,
 	// so another node can bring the session back if this one is lost; it must not block.
 	OnSnapshot func(id string, snapshot []byte)
+	// OnJoinCode, if set, is told of every join code issued (the cluster records which
+	// session it is for, so any node can pass its redemption on); it must not block.
+	OnJoinCode func(session, code string)
 	// Claim, if set, places a new session's id in the cluster's registry before its tab
 	// opens; an error refuses the session (503).
 	Claim func(ctx context.Context, id, url string) error
@@ -229,7 +232,7 @@ func (r *Registry) start(ctx context.Context, id, u string, ns SessionRequest, r
 		tokens[role] = newSecret(32)
 		links[role] = base + "/s/" + id + "#token=" + tokens[role]
 	}
-	code, expires := r.codes.issue(id)
+	code, expires := r.issueCode(id)
 	s := NewSession(r.ctx, SessionParams{
 		ID: id, Rules: rules, Tokens: tokens, Links: links, Tab: tab, StartURL: u,
 		LinkBase: base, Site: ns.Site, ViewConsentOnHelp: ns.ViewConsentOnHelp,
@@ -306,12 +309,21 @@ func (r *Registry) Redeem(code, agentName, displayName, source string) (*Session
 	return s, link, nil
 }
 
+// issueCode gives session id a new join code and tells OnJoinCode.
+func (r *Registry) issueCode(id string) (string, time.Time) {
+	code, exp := r.codes.issue(id)
+	if r.p.OnJoinCode != nil {
+		r.p.OnJoinCode(id, code)
+	}
+	return code, exp
+}
+
 // NewJoinCode replaces session id's join code (the old one stops working).
 func (r *Registry) NewJoinCode(id string) (string, time.Time, error) {
 	if _, err := r.Get(id); err != nil {
 		return "", time.Time{}, err
 	}
-	code, exp := r.codes.issue(id)
+	code, exp := r.issueCode(id)
 	r.p.Audit.Record("join_code_issued", id)
 	return code, exp, nil
 }

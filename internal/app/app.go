@@ -103,6 +103,7 @@ type Server struct {
 	ln, dln      net.Listener
 	cluster      *clusterPart  // nil when alone (cluster.go)
 	drainReq     chan struct{} // closed by Drain
+	agentOf      func(*http.Request) (proxy.Agent, error)
 	drainOnce    sync.Once
 }
 
@@ -202,6 +203,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 	}
 	onEnd, claim := queue.Forget, (func(context.Context, string, string) error)(nil)
 	var onSnapshot func(id string, snapshot []byte)
+	var onJoinCode func(session, code string)
+	s.agentOf = agentOf(cons)
 	if cfg.Cluster != nil {
 		if s.cluster, err = startNATS(ctx, *cfg.Cluster, cfg.DataDir, logger); err != nil {
 			return fail(err)
@@ -214,6 +217,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		}
 		claim = s.cluster.claim
 		onSnapshot = func(id string, b []byte) { s.cluster.node.Track(id, b) }
+		onJoinCode = s.onJoinCode
 	}
 	viewport := renderer.Viewport{Width: 1280, Height: 800, DPR: 1}
 	s.warm = s.newWarmTabs(ctx, viewport)
@@ -231,6 +235,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		OnEnd:       onEnd,
 		Claim:       claim,
 		OnSnapshot:  onSnapshot,
+		OnJoinCode:  onJoinCode,
 		Call:        s.sfu,
 		Recordings:  s.recs,
 	})
@@ -253,7 +258,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		Origins:    webguard.NewOrigins(cfg.AllowedOrigins),
 		Hosts:      webguard.NewHostPolicy(cfg.PublicURL, cfg.Addr),
 		Sites:      siteDirectory{st: s.sites, log: logger},
-		Agent:      agentOf(cons),
+		Agent:      s.agentOf,
 		Help:       queue,
 		Webhooks:   &help.Notifier{Log: logger.With("component", "webhooks")},
 		Logger:     logger,

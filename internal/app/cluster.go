@@ -1,10 +1,12 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -211,8 +213,16 @@ func (s *Server) routeInCluster(next echo.HandlerFunc) echo.HandlerFunc {
 		if _, fwd := cluster.Forwarded(r); fwd {
 			return next(c)
 		}
-		target := ""
-		if r.Method == http.MethodPost && r.URL.Path == "/api/v1/sessions" {
+		target, identity := "", []byte(nil)
+		if r.Method == http.MethodPost && r.URL.Path == "/api/v1/join" {
+			// A join code of a session held elsewhere: the agent's sign-in is checked
+			// here, and the code redeemed where the session is.
+			t, id, ok := s.joinTarget(c)
+			if !ok {
+				return next(c)
+			}
+			target, identity = t, id
+		} else if r.Method == http.MethodPost && r.URL.Path == "/api/v1/sessions" {
 			t, err := node.Place()
 			if errors.Is(err, cluster.ErrNoRoom) {
 				return fmt.Errorf("%w: every node of the cluster is full or draining", proxy.ErrTooManySessions)
@@ -236,7 +246,7 @@ func (s *Server) routeInCluster(next echo.HandlerFunc) echo.HandlerFunc {
 		if target == "" || target == node.Name() {
 			return next(c)
 		}
-		err := node.Forward(c.Response(), r, target, s.linkBase(c), forwardBodyMax)
+		err := node.Forward(c.Response(), r, target, s.linkBase(c), identity, forwardBodyMax)
 		if err == nil {
 			return nil
 		}
@@ -344,4 +354,58 @@ func (s *Server) clusterSessionAPI(c echo.Context) error {
 	_ = json.Unmarshal(rec.Spec, &sn)
 	return c.JSON(http.StatusOK, map[string]any{"id": rec.ID, "node": rec.Node, "url": rec.URL, "createdAt": rec.CreatedAt,
 		"moves": rec.Moves, "moving": rec.Moving, "controller": sn.Controller, "snapshot": len(rec.Spec) > 0})
+}
+
+// joinTarget finds the node to pass a join code's redemption to: the node holding the
+// code's session, when it is not this one and the caller is a signed-in agent (anything
+// else is answered here, as on one node). The request's body is kept for whoever
+// answers.
+func (s *Server) joinTarget(c echo.Context) (node string, identity []byte, ok bool) {
+	r := c.Request()
+	body, err := io.ReadAll(io.LimitReader(r.Body, proxy.MaxBody))
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil {
+		return "", nil, false
+	}
+	var req struct {
+		Code string `json:"code"`
+	}
+	if json.Unmarshal(body, &req) != nil {
+		return "", nil, false
+	}
+	// The sign-in first: a caller who is not an agent learns nothing of the code, not
+	// even from how long the answer takes.
+	ag, err := s.agentOf(r)
+	if err != nil {
+		return "", nil, false // refused here, with the reason
+	}
+	code := strings.Join(strings.Fields(req.Code), "")
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	session, err := s.cluster.reg.CodeSession(ctx, code)
+	if err != nil {
+		return "", nil, false
+	}
+	if _, err := s.registry.Get(session); err == nil {
+		return "", nil, false // held here
+	}
+	holder, err := s.cluster.node.Holder(ctx, session)
+	if err != nil || holder == s.cluster.node.Name() {
+		return "", nil, false
+	}
+	if identity, err = json.Marshal(ag); err != nil {
+		return "", nil, false
+	}
+	return holder, identity, true
+}
+
+// onJoinCode records in the registry which session a new join code is for.
+func (s *Server) onJoinCode(session, code string) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.cluster.reg.PutCode(ctx, code, session); err != nil {
+			s.log.Warn("recording a join code in the registry", "session", session, "err", err)
+		}
+	}()
 }

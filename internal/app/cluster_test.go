@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,8 +14,11 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/crypto/bcrypt"
 
+	"github.com/tandem-cobrowse/tandem/agent"
 	"github.com/tandem-cobrowse/tandem/internal/app"
+	"github.com/tandem-cobrowse/tandem/store"
 	"github.com/tandem-cobrowse/tandem/stream"
 )
 
@@ -315,15 +319,16 @@ func apiCall(t *testing.T, method, url, bearer, body string) (int, map[string]an
 	return res.StatusCode, out
 }
 
-// animatedPage is a provider page that repaints every frame and counts presses of its
-// big button on the server.
+// animatedPage is a provider page that changes 15 times a second (a steady stream of
+// frames that a loaded machine still keeps up with) and counts presses of its big button
+// on the server.
 func animatedPage(t *testing.T, pressed *atomic.Int64) string {
 	t.Helper()
 	srv := page(t, `<!doctype html><body style="margin:0">
 <button id=b style="position:fixed;left:0;top:0;width:640px;height:400px;font-size:40px"
  onclick="fetch('/pressed',{method:'POST'})">Press</button>
 <div id=n style="position:fixed;left:20px;top:450px;font:bold 60px sans-serif">0</div>
-<script>let n=0;(function tick(){document.getElementById('n').textContent=++n;requestAnimationFrame(tick)})()</script>`)
+<script>let n=0;setInterval(()=>{document.getElementById('n').textContent=++n},66)</script>`)
 	inner := srv.Config.Handler
 	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/pressed" {
@@ -340,10 +345,14 @@ func TestThreeNodesServeOneSession(t *testing.T) {
 	var pressed atomic.Int64
 	pageURL := animatedPage(t, &pressed)
 	allow := []string{strings.TrimPrefix(strings.TrimSuffix(pageURL, "/"), "http://")}
+	dbOfC := filepath.Join(t.TempDir(), "c.db")
 	nodes := startCluster(t, 3, func(i int, c *app.Config) {
 		c.AllowHosts = allow
 		// Node a has the most room, so the session is placed there.
 		c.MaxSessions = map[int]int{0: 10, 1: 2, 2: 2}[i]
+		if i == 2 {
+			c.DBPath = dbOfC
+		}
 	})
 	a, b, c := nodes[0], nodes[1], nodes[2]
 
@@ -370,6 +379,40 @@ func TestThreeNodesServeOneSession(t *testing.T) {
 	}
 	if status, _ := apiCall(t, http.MethodGet, c.URL()+"/api/v1/sessions/nope", "x", ""); status != http.StatusNotFound {
 		t.Fatalf("an unknown session through node c: %d, want 404", status)
+	}
+
+	// An agent whose account is on node c redeems the session's join code there.
+	db, err := store.Open(dbOfC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accounts := agent.NewAccounts(db, agent.WithBcryptCost(bcrypt.MinCost))
+	if err := accounts.Add("anna", "Anna", annaPassword); err != nil {
+		t.Fatal(err)
+	}
+	annaToken, err := accounts.IssueToken("anna")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := created["joinCode"].(string)
+	var joined map[string]any
+	eventually(t, "the join code redeemed through node c", func() bool {
+		var status int
+		status, joined = apiCall(t, http.MethodPost, c.URL()+"/api/v1/join", annaToken, fmt.Sprintf(`{"code":%q}`, code))
+		return status == http.StatusOK // the code reaches the registry a moment after the session starts
+	})
+	if joined["id"] != id || !strings.Contains(fmt.Sprint(joined["link"]), "/s/"+id+"#token=") {
+		t.Fatalf("redeeming through node c answered %v", joined)
+	}
+	if status, out := apiCall(t, http.MethodPost, c.URL()+"/api/v1/join", "", fmt.Sprintf(`{"code":%q}`, code)); status != http.StatusUnauthorized {
+		t.Fatalf("a code without an agent's sign-in: %d %v, want 401", status, out)
+	}
+	wrong := "000000"
+	if code == wrong {
+		wrong = "000001"
+	}
+	if status, out := apiCall(t, http.MethodPost, c.URL()+"/api/v1/join", annaToken, fmt.Sprintf(`{"code":%q}`, wrong)); status != http.StatusNotFound {
+		t.Fatalf("a wrong code: %d %v, want 404", status, out)
 	}
 
 	// Viewers on every node, the host through node c.

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/tandem-cobrowse/tandem/agent"
+	"github.com/tandem-cobrowse/tandem/cluster"
 	"github.com/tandem-cobrowse/tandem/console"
 	"github.com/tandem-cobrowse/tandem/proxy"
 	"github.com/tandem-cobrowse/tandem/site"
@@ -66,6 +68,14 @@ func (c accountsForConsole) ByToken(token string) (console.Agent, error) {
 // agentOf tells the API which agent a request is from, through the console.
 func agentOf(c *console.Console) func(r *http.Request) (proxy.Agent, error) {
 	return func(r *http.Request) (proxy.Agent, error) {
+		if id := cluster.ForwardedIdentity(r); id != nil {
+			// Passed on by another node of the cluster, which checked the sign-in.
+			var ag proxy.Agent
+			if err := json.Unmarshal(id, &ag); err != nil || ag.Name == "" {
+				return proxy.Agent{}, fmt.Errorf("%w: a forwarded request without its agent", proxy.ErrUnauthorized)
+			}
+			return ag, nil
+		}
 		ag, err := c.Authenticate(r)
 		if errors.Is(err, console.ErrCSRF) {
 			return proxy.Agent{}, proxy.ErrCSRF
