@@ -26,6 +26,7 @@ const (
 	sessionsBucket = "tandem_sessions"
 	claimsBucket   = "tandem_claims"
 	codesBucket    = "tandem_codes"
+	helpBucket     = "tandem_help"
 )
 
 // NodeInfo is what a node reports of itself on every heartbeat.
@@ -65,7 +66,7 @@ type RegistryConfig struct {
 // Registry is the cluster's shared state in JetStream key-value buckets. Every claim is a
 // compare-and-set, so no session is placed twice and nothing is claimed twice.
 type Registry struct {
-	sessions, claims, codes jetstream.KeyValue
+	sessions, claims, codes, help jetstream.KeyValue
 }
 
 // OpenRegistry creates the buckets (or binds to them), retrying while JetStream is not yet
@@ -86,6 +87,8 @@ func OpenRegistry(ctx context.Context, nc *nats.Conn, c RegistryConfig) (*Regist
 		{&r.sessions, jetstream.KeyValueConfig{Bucket: sessionsBucket, History: 1, Storage: jetstream.FileStorage, Replicas: c.Replicas}},
 		// Join codes: which session each is for, while it may be redeemed.
 		{&r.codes, jetstream.KeyValueConfig{Bucket: codesBucket, History: 1, TTL: CodeTTL, Storage: jetstream.FileStorage, Replicas: c.Replicas}},
+		// The help queue: every node keeps a copy, kept up to date by a watch.
+		{&r.help, jetstream.KeyValueConfig{Bucket: helpBucket, History: 1, TTL: 24 * time.Hour, Storage: jetstream.FileStorage, Replicas: c.Replicas}},
 		// A claim (a help request's acceptance, say) only matters for a day.
 		{&r.claims, jetstream.KeyValueConfig{Bucket: claimsBucket, History: 1, TTL: 24 * time.Hour, Storage: jetstream.FileStorage, Replicas: c.Replicas}},
 	}
@@ -260,6 +263,66 @@ func (r *Registry) CodeSession(ctx context.Context, code string) (string, error)
 		return "", fmt.Errorf("cluster: join code: %w", err)
 	}
 	return string(e.Value()), nil
+}
+
+// SharedItem is an entry of a shared bucket as a watch sees it: Value is nil when the
+// entry was removed.
+type SharedItem struct {
+	Key   string
+	Value []byte
+}
+
+// PutHelp stores a help request (JSON) under its id.
+func (r *Registry) PutHelp(ctx context.Context, id string, value []byte) error {
+	if !validKey(id) {
+		return fmt.Errorf("cluster: help request id %q is not valid", id)
+	}
+	if _, err := r.help.Put(ctx, id, value); err != nil {
+		return fmt.Errorf("cluster: help request %s: %w", id, err)
+	}
+	return nil
+}
+
+// DeleteHelp removes a help request.
+func (r *Registry) DeleteHelp(ctx context.Context, id string) error {
+	if !validKey(id) {
+		return nil
+	}
+	if err := r.help.Delete(ctx, id); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fmt.Errorf("cluster: help request %s: %w", id, err)
+	}
+	return nil
+}
+
+// WatchHelp calls fn with every help request stored now and every change after, in
+// order, until ctx ends.
+func (r *Registry) WatchHelp(ctx context.Context, fn func(SharedItem)) error {
+	w, err := r.help.WatchAll(ctx)
+	if err != nil {
+		return fmt.Errorf("cluster: watch the help queue: %w", err)
+	}
+	go func() {
+		defer func() { _ = w.Stop() }()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e, ok := <-w.Updates():
+				if !ok {
+					return
+				}
+				if e == nil {
+					continue // the end of the values stored before the watch
+				}
+				item := SharedItem{Key: e.Key()}
+				if e.Operation() == jetstream.KeyValuePut {
+					item.Value = e.Value()
+				}
+				fn(item)
+			}
+		}
+	}()
+	return nil
 }
 
 // validKey: the characters a key-value key may have.

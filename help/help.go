@@ -45,10 +45,15 @@ type Request struct {
 	Overdue bool `json:"overdue"`
 }
 
-// Queue holds the requests of one server. The zero value is not usable; use New.
+// Queue holds the requests of one server, or its copy of a cluster's. The zero value is
+// not usable; use New.
 type Queue struct {
 	now      func() time.Time
 	patience time.Duration
+	// claim, if set, makes an acceptance exclusive across the cluster (Share).
+	claim func(id string) error
+	// shared, if set, is told of every change made here, to pass to the other nodes.
+	shared func(r Request, removed bool)
 
 	mu        sync.Mutex
 	byID      map[string]*Request
@@ -80,24 +85,75 @@ func (q *Queue) Add(r Request) (Request, error) {
 	r.Status, r.Agent, r.AcceptedAt, r.Overdue = Waiting, "", time.Time{}, false
 	q.byID[r.ID] = &r
 	q.order = append(q.order, r.ID)
-	q.changed()
+	q.changed(&r, false)
 	return r, nil
+}
+
+// Share makes the queue one of a cluster's copies: claim decides an acceptance for the
+// whole cluster (nil for exactly one caller, an error wrapping ErrTaken for the others),
+// and shared is told of every change made here. Changes made elsewhere come in through
+// Apply and Remove. Call it before the queue is used.
+func (q *Queue) Share(claim func(id string) error, shared func(r Request, removed bool)) {
+	q.claim, q.shared = claim, shared
 }
 
 // Accept gives request id to agent, once: the second agent gets ErrTaken.
 func (q *Queue) Accept(id, agent string) (Request, error) {
 	q.mu.Lock()
-	defer q.mu.Unlock()
 	r := q.byID[id]
 	if r == nil {
+		q.mu.Unlock()
 		return Request{}, ErrNotFound
 	}
 	if r.Status != Waiting {
+		q.mu.Unlock()
+		return Request{}, ErrTaken
+	}
+	q.mu.Unlock()
+	if q.claim != nil {
+		// Outside the lock: the cluster's answer takes a round trip.
+		if err := q.claim(id); err != nil {
+			return Request{}, err
+		}
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	r = q.byID[id]
+	if r == nil {
+		return Request{}, ErrNotFound
+	}
+	if r.Status != Waiting && q.claim == nil {
 		return Request{}, ErrTaken
 	}
 	r.Status, r.Agent, r.AcceptedAt = Accepted, agent, q.now().UTC()
-	q.changed()
+	q.changed(r, false)
 	return q.view(r), nil
+}
+
+// Apply takes in a request as another node of the cluster changed it.
+func (q *Queue) Apply(r Request) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if old := q.byID[r.ID]; old != nil {
+		*old = r
+	} else {
+		q.byID[r.ID] = &r
+		q.order = append(q.order, r.ID)
+		slices.SortStableFunc(q.order, func(a, b string) int { return q.byID[a].CreatedAt.Compare(q.byID[b].CreatedAt) })
+	}
+	q.signal()
+}
+
+// Remove drops a request another node of the cluster removed.
+func (q *Queue) Remove(id string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.byID[id] == nil {
+		return
+	}
+	delete(q.byID, id)
+	q.order = slices.DeleteFunc(q.order, func(o string) bool { return o == id })
+	q.signal()
 }
 
 // Undo puts an accepted request back in the queue (the agent's seat could not be made).
@@ -106,7 +162,7 @@ func (q *Queue) Undo(id string) {
 	defer q.mu.Unlock()
 	if r := q.byID[id]; r != nil && r.Status == Accepted {
 		r.Status, r.Agent, r.AcceptedAt = Waiting, "", time.Time{}
-		q.changed()
+		q.changed(r, false)
 	}
 }
 
@@ -150,17 +206,15 @@ func (q *Queue) Get(id string) (Request, error) {
 func (q *Queue) Forget(session string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	n := len(q.order)
 	q.order = slices.DeleteFunc(q.order, func(id string) bool {
-		if q.byID[id].Session == session {
+		r := q.byID[id]
+		if r.Session == session {
 			delete(q.byID, id)
+			q.changed(r, true)
 			return true
 		}
 		return false
 	})
-	if len(q.order) != n {
-		q.changed()
-	}
 }
 
 // Overdue returns the waiting requests that have become overdue since the last call,
@@ -174,10 +228,8 @@ func (q *Queue) Overdue() []Request {
 		if r.Status == Waiting && !r.Overdue && q.now().Sub(r.CreatedAt) >= q.patience {
 			r.Overdue = true
 			out = append(out, *r)
+			q.changed(r, false)
 		}
-	}
-	if len(out) > 0 {
-		q.changed()
 	}
 	return out
 }
@@ -203,8 +255,17 @@ func (q *Queue) view(r *Request) Request {
 	return v
 }
 
-// changed signals every listener; called with mu held.
-func (q *Queue) changed() {
+// changed passes a change made here to the cluster and signals every listener; called
+// with mu held.
+func (q *Queue) changed(r *Request, removed bool) {
+	if q.shared != nil {
+		q.shared(*r, removed)
+	}
+	q.signal()
+}
+
+// signal tells every listener the queue changed; called with mu held.
+func (q *Queue) signal() {
 	for ch := range q.listeners {
 		select {
 		case ch <- struct{}{}:

@@ -104,6 +104,7 @@ type Server struct {
 	cluster      *clusterPart  // nil when alone (cluster.go)
 	drainReq     chan struct{} // closed by Drain
 	agentOf      func(*http.Request) (proxy.Agent, error)
+	help         *help.Queue
 	drainOnce    sync.Once
 }
 
@@ -174,6 +175,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		patience = 2 * time.Minute
 	}
 	queue := help.New(patience, nil)
+	s.help = queue
 
 	policy := egress.NewPolicy(allow, nil)
 	s.egress = egress.NewProxy(policy, egress.ProxyOptions{Logger: logger})
@@ -245,6 +247,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 			return fail(err)
 		}
 		elsewhere = s.cluster.node
+		if err := shareHelp(ctx, s.cluster.node.Name(), s.cluster.reg, queue, logger); err != nil {
+			return fail(err)
+		}
 	}
 	api := proxy.NewAPI(proxy.APIParams{
 		Ctx:      ctx,

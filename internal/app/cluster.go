@@ -222,6 +222,23 @@ func (s *Server) routeInCluster(next echo.HandlerFunc) echo.HandlerFunc {
 				return next(c)
 			}
 			target, identity = t, id
+		} else if r.Method == http.MethodPost && r.URL.Path == "/api/v1/help-requests" {
+			// A visitor asking for help about a session held elsewhere: its node checks
+			// the host token and queues the request, for the whole cluster.
+			var req struct {
+				Session string `json:"session"`
+			}
+			if peekJSON(r, &req) == nil {
+				target = s.holderElsewhere(r.Context(), req.Session)
+			}
+		} else if id, ok := helpAcceptOfPath(r.Method, r.URL.Path); ok {
+			// Accepting a request whose session is held elsewhere: the agent joins there.
+			if hr, err := s.help.Get(id); err == nil {
+				target = s.holderElsewhere(r.Context(), hr.Session)
+				if ag, err := s.agentOf(r); err == nil {
+					identity, _ = json.Marshal(ag)
+				}
+			}
 		} else if r.Method == http.MethodPost && r.URL.Path == "/api/v1/sessions" {
 			t, err := node.Place()
 			if errors.Is(err, cluster.ErrNoRoom) {
@@ -362,15 +379,10 @@ func (s *Server) clusterSessionAPI(c echo.Context) error {
 // answers.
 func (s *Server) joinTarget(c echo.Context) (node string, identity []byte, ok bool) {
 	r := c.Request()
-	body, err := io.ReadAll(io.LimitReader(r.Body, proxy.MaxBody))
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	if err != nil {
-		return "", nil, false
-	}
 	var req struct {
 		Code string `json:"code"`
 	}
-	if json.Unmarshal(body, &req) != nil {
+	if peekJSON(r, &req) != nil {
 		return "", nil, false
 	}
 	// The sign-in first: a caller who is not an agent learns nothing of the code, not
@@ -408,4 +420,41 @@ func (s *Server) onJoinCode(session, code string) {
 			s.log.Warn("recording a join code in the registry", "session", session, "err", err)
 		}
 	}()
+}
+
+// holderElsewhere is the node holding session when it is another live node, else "".
+func (s *Server) holderElsewhere(ctx context.Context, session string) string {
+	if _, err := s.registry.Get(session); err == nil || session == "" {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	holder, err := s.cluster.node.Holder(ctx, session)
+	if err != nil || holder == s.cluster.node.Name() {
+		return ""
+	}
+	return holder
+}
+
+// helpAcceptOfPath is the request id of POST /api/v1/help-requests/{id}/accept.
+func helpAcceptOfPath(method, path string) (string, bool) {
+	if method != http.MethodPost {
+		return "", false
+	}
+	rest, ok := strings.CutPrefix(path, "/api/v1/help-requests/")
+	if !ok {
+		return "", false
+	}
+	id, ok := strings.CutSuffix(rest, "/accept")
+	return id, ok && id != "" && !strings.Contains(id, "/")
+}
+
+// peekJSON decodes r's JSON body into v and leaves the body for whoever answers.
+func peekJSON(r *http.Request, v any) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, proxy.MaxBody))
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(body, v)
 }

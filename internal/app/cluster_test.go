@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -345,12 +346,15 @@ func TestThreeNodesServeOneSession(t *testing.T) {
 	var pressed atomic.Int64
 	pageURL := animatedPage(t, &pressed)
 	allow := []string{strings.TrimPrefix(strings.TrimSuffix(pageURL, "/"), "http://")}
-	dbOfC := filepath.Join(t.TempDir(), "c.db")
+	dbOfB, dbOfC := filepath.Join(t.TempDir(), "b.db"), filepath.Join(t.TempDir(), "c.db")
 	nodes := startCluster(t, 3, func(i int, c *app.Config) {
 		c.AllowHosts = allow
 		// Node a has the most room, so the session is placed there.
 		c.MaxSessions = map[int]int{0: 10, 1: 2, 2: 2}[i]
-		if i == 2 {
+		switch i {
+		case 1:
+			c.DBPath = dbOfB
+		case 2:
 			c.DBPath = dbOfC
 		}
 	})
@@ -382,18 +386,7 @@ func TestThreeNodesServeOneSession(t *testing.T) {
 	}
 
 	// An agent whose account is on node c redeems the session's join code there.
-	db, err := store.Open(dbOfC)
-	if err != nil {
-		t.Fatal(err)
-	}
-	accounts := agent.NewAccounts(db, agent.WithBcryptCost(bcrypt.MinCost))
-	if err := accounts.Add("anna", "Anna", annaPassword); err != nil {
-		t.Fatal(err)
-	}
-	annaToken, err := accounts.IssueToken("anna")
-	if err != nil {
-		t.Fatal(err)
-	}
+	annaToken, benToken := agentOn(t, dbOfC, "anna", "Anna"), agentOn(t, dbOfB, "ben", "Ben")
 	code, _ := created["joinCode"].(string)
 	var joined map[string]any
 	eventually(t, "the join code redeemed through node c", func() bool {
@@ -414,6 +407,51 @@ func TestThreeNodesServeOneSession(t *testing.T) {
 	if status, out := apiCall(t, http.MethodPost, c.URL()+"/api/v1/join", annaToken, fmt.Sprintf(`{"code":%q}`, wrong)); status != http.StatusNotFound {
 		t.Fatalf("a wrong code: %d %v, want 404", status, out)
 	}
+
+	// The visitor asks for help through node b; Anna (through c) and Ben (through b) see
+	// it, race to accept it, and exactly one of them gets it.
+	status, asked := apiCall(t, http.MethodPost, b.URL()+"/api/v1/help-requests", tokenOf(hostLink),
+		fmt.Sprintf(`{"session":%q,"name":"Vera","topic":"Invoices"}`, id))
+	if status != http.StatusCreated {
+		t.Fatalf("asking for help through node b: %d %v", status, asked)
+	}
+	hrID, _ := asked["id"].(string)
+	for _, who := range []struct {
+		node  *app.Server
+		token string
+	}{{c, annaToken}, {b, benToken}} {
+		eventually(t, "the request in the queue of "+who.node.URL(), func() bool {
+			_, list := apiCall(t, http.MethodGet, who.node.URL()+"/api/v1/help-requests", who.token, "")
+			return strings.Contains(fmt.Sprint(list["requests"]), hrID)
+		})
+	}
+	results := make(chan int, 2)
+	for _, who := range []struct {
+		node  *app.Server
+		token string
+	}{{c, annaToken}, {b, benToken}} {
+		go func() {
+			status, _ := apiCall(t, http.MethodPost, who.node.URL()+"/api/v1/help-requests/"+hrID+"/accept", who.token, "{}")
+			results <- status
+		}()
+	}
+	got := []int{<-results, <-results}
+	slices.Sort(got)
+	if got[0] != http.StatusOK || got[1] != http.StatusConflict {
+		t.Fatalf("two agents accepting through two nodes got %v, want one 200 and one 409", got)
+	}
+	eventually(t, "the accepted request gone from every queue", func() bool {
+		for _, who := range []struct {
+			node  *app.Server
+			token string
+		}{{c, annaToken}, {b, benToken}} {
+			_, list := apiCall(t, http.MethodGet, who.node.URL()+"/api/v1/help-requests", who.token, "")
+			if strings.Contains(fmt.Sprint(list["requests"]), hrID) {
+				return false
+			}
+		}
+		return true
+	})
 
 	// Viewers on every node, the host through node c.
 	guest := tokenOf(guestLink)
@@ -501,4 +539,22 @@ func waitFrames(t *testing.T, viewers ...*viewer) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// agentOn adds an agent account to a node's store and returns an API token for it.
+func agentOn(t *testing.T, dbPath, name, display string) string {
+	t.Helper()
+	db, err := store.Open(dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accounts := agent.NewAccounts(db, agent.WithBcryptCost(bcrypt.MinCost))
+	if err := accounts.Add(name, display, annaPassword); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := accounts.IssueToken(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
