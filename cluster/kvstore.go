@@ -55,7 +55,7 @@ func OpenKVStore(ctx context.Context, nc *nats.Conn, c KVStoreConfig) (*KVStore,
 	if err != nil {
 		return nil, fmt.Errorf("cluster: jetstream: %w", err)
 	}
-	cfg := jetstream.KeyValueConfig{Bucket: c.Bucket, History: 1, TTL: c.MaxAge, Storage: jetstream.FileStorage, Replicas: c.Replicas}
+	cfg := jetstream.KeyValueConfig{Bucket: c.Bucket, History: 1, TTL: c.MaxAge, Storage: jetstream.MemoryStorage, Replicas: c.Replicas}
 	kv, err := retry(ctx, func(ctx context.Context) (jetstream.KeyValue, error) {
 		return js.CreateOrUpdateKeyValue(ctx, cfg)
 	})

@@ -9,15 +9,15 @@ import (
 	"time"
 )
 
-// sessionStore is console.SessionStore, spelled out: the console takes a KVStore
+// consoleSessionStore is console.SessionStore, spelled out: the console takes a KVStore
 // without this package importing it.
-type sessionStore interface {
+type consoleSessionStore interface {
 	Put(ctx context.Context, key string, value []byte, ttl time.Duration) error
 	Get(ctx context.Context, key string) ([]byte, error)
 	Delete(ctx context.Context, key string) error
 }
 
-var _ sessionStore = (*KVStore)(nil)
+var _ consoleSessionStore = (*KVStore)(nil)
 
 // openKVStores opens the console's bucket through each server, replicated on all.
 func openKVStores(t *testing.T, servers []*Server, maxAge time.Duration) []*KVStore {
@@ -35,8 +35,8 @@ func openKVStores(t *testing.T, servers []*Server, maxAge time.Duration) []*KVSt
 	return stores
 }
 
-// key is what the console uses: a hex SHA-256.
-var key = strings.Repeat("0123456789abcdef", 4)
+// hashKey is what the console uses: a hex SHA-256.
+var hashKey = strings.Repeat("0123456789abcdef", 4)
 
 func TestKVStore(t *testing.T) {
 	servers := startServers(t, 1)
@@ -54,36 +54,36 @@ func TestKVStore(t *testing.T) {
 		t.Errorf("bucket %s keeps %d values for %s; want %s, 1, 1h", st.Bucket(), st.History(), st.TTL(), ConsoleBucket)
 	}
 
-	if _, err := b.Get(ctx, key); !errors.Is(err, ErrNoKey) || !errors.Is(err, fs.ErrNotExist) {
+	if _, err := b.Get(ctx, hashKey); !errors.Is(err, ErrNoKey) || !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("get of a missing key: %v, want ErrNoKey wrapping fs.ErrNotExist", err)
 	}
-	if err := a.Put(ctx, key, []byte(`{"agent":"anna"}`), time.Hour); err != nil {
+	if err := a.Put(ctx, hashKey, []byte(`{"agent":"anna"}`), time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := b.Get(ctx, key); err != nil || string(v) != `{"agent":"anna"}` {
+	if v, err := b.Get(ctx, hashKey); err != nil || string(v) != `{"agent":"anna"}` {
 		t.Fatalf("get through the other connection = %q, %v", v, err)
 	}
 	// Put replaces.
-	if err := b.Put(ctx, key, []byte(`{"agent":"bob"}`), 0); err != nil {
+	if err := b.Put(ctx, hashKey, []byte(`{"agent":"bob"}`), 0); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := a.Get(ctx, key); err != nil || string(v) != `{"agent":"bob"}` {
+	if v, err := a.Get(ctx, hashKey); err != nil || string(v) != `{"agent":"bob"}` {
 		t.Fatalf("get after a second put = %q, %v", v, err)
 	}
-	if err := b.Delete(ctx, key); err != nil {
+	if err := b.Delete(ctx, hashKey); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Get(ctx, key); !errors.Is(err, ErrNoKey) {
+	if _, err := a.Get(ctx, hashKey); !errors.Is(err, ErrNoKey) {
 		t.Fatalf("get after delete: %v, want ErrNoKey", err)
 	}
-	if err := a.Delete(ctx, key); err != nil {
+	if err := a.Delete(ctx, hashKey); err != nil {
 		t.Fatalf("delete of a missing key: %v", err)
 	}
 	// A deleted key can be put again.
-	if err := a.Put(ctx, key, []byte("again"), time.Minute); err != nil {
+	if err := a.Put(ctx, hashKey, []byte("again"), time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := b.Get(ctx, key); err != nil || string(v) != "again" {
+	if v, err := b.Get(ctx, hashKey); err != nil || string(v) != "again" {
 		t.Fatalf("get after put, delete, put = %q, %v", v, err)
 	}
 
@@ -125,19 +125,19 @@ func TestKVStoreAcrossThreeNodes(t *testing.T) {
 	stores := openKVStores(t, startServers(t, 3), time.Hour)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := stores[0].Put(ctx, key, []byte("anna"), time.Hour); err != nil {
+	if err := stores[0].Put(ctx, hashKey, []byte("anna"), time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	for i, s := range stores {
-		if v, err := s.Get(ctx, key); err != nil || string(v) != "anna" {
+		if v, err := s.Get(ctx, hashKey); err != nil || string(v) != "anna" {
 			t.Fatalf("node %d reads %q, %v", i, v, err)
 		}
 	}
-	if err := stores[2].Delete(ctx, key); err != nil {
+	if err := stores[2].Delete(ctx, hashKey); err != nil {
 		t.Fatal(err)
 	}
 	for i, s := range stores {
-		if _, err := s.Get(ctx, key); !errors.Is(err, ErrNoKey) {
+		if _, err := s.Get(ctx, hashKey); !errors.Is(err, ErrNoKey) {
 			t.Fatalf("node %d after delete: %v, want ErrNoKey", i, err)
 		}
 	}

@@ -20,7 +20,8 @@ const contextKey = "tandem.console.agent"
 // Authenticate tells which agent made r. An agent token in Authorization: Bearer wins
 // and needs no CSRF token, since a browser never attaches it on its own. Otherwise the
 // console cookie decides, and an unsafe method must also carry the session's CSRF
-// token in X-CSRF-Token. Errors match ErrNotSignedIn or ErrCSRF.
+// token in X-CSRF-Token. Errors match ErrNotSignedIn or ErrCSRF; when the session
+// store failed, both ErrNotSignedIn and ErrUnavailable.
 func (c *Console) Authenticate(r *http.Request) (Agent, error) {
 	if token, ok := bearer(r); ok && strings.HasPrefix(token, agentTokenPrefix) {
 		a, err := c.accounts.ByToken(token)
@@ -29,9 +30,9 @@ func (c *Console) Authenticate(r *http.Request) (Agent, error) {
 		}
 		return a, nil
 	}
-	_, sess, ok := c.session(r)
-	if !ok {
-		return Agent{}, ErrNotSignedIn
+	_, sess, err := c.session(r)
+	if err != nil {
+		return Agent{}, err
 	}
 	if !safeMethod(r.Method) && !sameToken(r.Header.Get(csrfHeader), sess.csrf) {
 		return Agent{}, ErrCSRF
@@ -47,6 +48,8 @@ func (c *Console) RequireAgent(next echo.HandlerFunc) echo.HandlerFunc {
 		switch {
 		case errors.Is(err, ErrCSRF):
 			return fail(ec, http.StatusForbidden, "csrf", "The request lacked the console's security token; reload the page and try again.")
+		case errors.Is(err, ErrUnavailable):
+			return unavailable(ec)
 		case err != nil:
 			return fail(ec, http.StatusUnauthorized, "not_signed_in", "Sign in as an agent first.")
 		}
@@ -61,14 +64,23 @@ func AgentFrom(ec echo.Context) (Agent, bool) {
 	return a, ok
 }
 
-// session returns the cookie value and live session of r's console cookie.
-func (c *Console) session(r *http.Request) (string, session, bool) {
+// session returns the cookie value and live session of r's console cookie. The error
+// matches ErrNotSignedIn when there is none, and ErrUnavailable too when the store
+// failed; the store's own error goes to the log, not to whoever asked.
+func (c *Console) session(r *http.Request) (string, session, error) {
 	ck, err := r.Cookie(sessionCookie)
 	if err != nil {
-		return "", session{}, false
+		return "", session{}, ErrNotSignedIn
 	}
-	sess, ok := c.sessions.get(ck.Value, c.now())
-	return ck.Value, sess, ok
+	sess, err := c.sessions.get(r.Context(), ck.Value, c.now())
+	switch {
+	case noSession(err):
+		return ck.Value, session{}, ErrNotSignedIn
+	case err != nil:
+		c.log.Error("agent session store failed", "err", err)
+		return ck.Value, session{}, fmt.Errorf("%w: %w", ErrNotSignedIn, ErrUnavailable)
+	}
+	return ck.Value, sess, nil
 }
 
 func bearer(r *http.Request) (string, bool) {

@@ -42,8 +42,13 @@ type Params struct {
 	Logger    *slog.Logger
 	// Now is the clock, time.Now when nil; tests move it to expire sessions.
 	Now func() time.Time
-	// SessionTTL is how long a sign-in lasts, from the moment it happened; 12h when 0.
+	// SessionTTL is how long a sign-in lasts, from the moment it happened;
+	// DefaultSessionTTL when 0.
 	SessionTTL time.Duration
+	// Sessions keeps the signed-in sessions; nil keeps them in this process's memory.
+	// Nodes of a cluster behind a load balancer share one (cluster.KVStore), with the
+	// same SessionTTL on every node, so a sign-in through one node holds on all.
+	Sessions SessionStore
 }
 
 // Console serves the agent console and decides which agent made a request.
@@ -65,9 +70,11 @@ const (
 	loginCookie   = "tandem_login"
 	csrfHeader    = "X-CSRF-Token"
 
-	defaultTTL       = 12 * time.Hour
 	discoveryTimeout = 10 * time.Second
 )
+
+// DefaultSessionTTL is how long a sign-in lasts unless Params.SessionTTL says otherwise.
+const DefaultSessionTTL = 12 * time.Hour
 
 // New builds a Console. With OIDC set it fetches the provider's discovery document
 // first, so a wrong issuer fails at start-up rather than at an agent's first sign-in.
@@ -94,9 +101,13 @@ func New(p Params) (*Console, error) {
 		c.now = time.Now
 	}
 	if c.ttl <= 0 {
-		c.ttl = defaultTTL
+		c.ttl = DefaultSessionTTL
 	}
-	c.sessions = newSessions(c.ttl)
+	store := p.Sessions
+	if store == nil {
+		store = newMemoryStore(c.now)
+	}
+	c.sessions = &sessions{store: store, ttl: c.ttl, log: c.log}
 	if p.OIDC != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), discoveryTimeout)
 		defer cancel()
@@ -147,9 +158,21 @@ func (c *Console) cookie(name, value, path string, maxAge int) *http.Cookie {
 	}
 }
 
-// startSession signs a in on this browser: a new session and its cookie.
-func (c *Console) startSession(ec echo.Context, a Agent, viaOIDC bool) session {
-	id, sess := c.sessions.create(a, viaOIDC, c.now())
+// startSession signs a in on this browser: a new session and its cookie. Whatever
+// session the browser had before ends.
+func (c *Console) startSession(ec echo.Context, a Agent, viaOIDC bool) (session, error) {
+	r := ec.Request()
+	if old, err := r.Cookie(sessionCookie); err == nil {
+		// Left behind, the old session still lapses at its expiry; only a copy of the
+		// cookie taken before could use it until then.
+		if err := c.sessions.remove(r.Context(), old.Value); err != nil {
+			c.log.Warn("the previous agent session was not removed", "err", err)
+		}
+	}
+	id, sess, err := c.sessions.create(r.Context(), a, viaOIDC, c.now())
+	if err != nil {
+		return session{}, err
+	}
 	ec.SetCookie(c.cookie(sessionCookie, id, "/", int(c.ttl/time.Second)))
-	return sess
+	return sess, nil
 }

@@ -1,8 +1,10 @@
 package console
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -35,8 +37,8 @@ func TestSignIn(t *testing.T) {
 	if !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode || ck.Path != "/" || ck.Secure {
 		t.Errorf("session cookie = %+v, want HttpOnly, SameSite=Strict, Path=/, not Secure", ck)
 	}
-	if ck.MaxAge != int(defaultTTL/time.Second) {
-		t.Errorf("session cookie Max-Age = %d, want %d", ck.MaxAge, int(defaultTTL/time.Second))
+	if ck.MaxAge != int(DefaultSessionTTL/time.Second) {
+		t.Errorf("session cookie Max-Age = %d, want %d", ck.MaxAge, int(DefaultSessionTTL/time.Second))
 	}
 
 	resp, data = b.do("GET", "/api/v1/agent/me", nil)
@@ -433,14 +435,21 @@ func TestSessionExpiry(t *testing.T) {
 }
 
 func TestSessionsSweep(t *testing.T) {
-	s := newSessions(time.Hour)
-	now := time.Now()
+	clk := &clock{t: time.Now()}
+	store := newMemoryStore(clk.Now)
+	s := &sessions{store: store, ttl: time.Hour, log: slog.New(slog.DiscardHandler)}
+	ctx := context.Background()
 	for range 3 {
-		s.create(Agent{Name: "anna"}, false, now)
+		if _, _, err := s.create(ctx, Agent{Name: "anna"}, false, clk.Now()); err != nil {
+			t.Fatal(err)
+		}
 	}
-	s.create(Agent{Name: "bob"}, false, now.Add(2*time.Hour))
-	if len(s.m) != 1 {
-		t.Errorf("%d sessions after the others expired, want 1", len(s.m))
+	clk.Advance(2 * time.Hour)
+	if _, _, err := s.create(ctx, Agent{Name: "bob"}, false, clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if len(store.m) != 1 {
+		t.Errorf("%d sessions after the others expired, want 1", len(store.m))
 	}
 }
 

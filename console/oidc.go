@@ -173,10 +173,9 @@ func (c *Console) ssoCallback(ec echo.Context) error {
 	if err != nil {
 		return c.ssoRefuse(ec, "failed", err)
 	}
-	if old, err := r.Cookie(sessionCookie); err == nil {
-		c.sessions.remove(old.Value)
+	if _, err := c.startSession(ec, a, true); err != nil {
+		return c.ssoRefuse(ec, "failed", fmt.Errorf("agent %s: %w", a.Name, err))
 	}
-	c.startSession(ec, a, true)
 	c.log.Info("agent signed in", "agent", a.Name, "addr", addrKey(r.RemoteAddr), "via", "oidc")
 	noStore(ec)
 	return ec.Redirect(http.StatusSeeOther, "/agent")

@@ -68,11 +68,11 @@ func (c *Console) signIn(ec echo.Context) error {
 		return fail(ec, http.StatusUnauthorized, "bad_credentials", "Wrong name or password.")
 	}
 
-	// Whatever this browser was signed in as before ends here.
-	if old, err := r.Cookie(sessionCookie); err == nil {
-		c.sessions.remove(old.Value)
+	sess, err := c.startSession(ec, a, false)
+	if err != nil {
+		c.log.Error("agent sign-in failed", "agent", a.Name, "addr", addr, "err", err)
+		return fail(ec, http.StatusServiceUnavailable, "unavailable", "Signing in is not possible right now; try again in a moment.")
 	}
-	sess := c.startSession(ec, a, false)
 	c.log.Info("agent signed in", "agent", a.Name, "addr", addr)
 	return answer(ec, http.StatusOK, meAnswer{Name: a.Name, DisplayName: a.DisplayName, CSRFToken: sess.csrf})
 }
@@ -95,15 +95,23 @@ func (c *Console) verify(name, password string) (Agent, error) {
 // otherwise any site could sign agents out.
 func (c *Console) signOut(ec echo.Context) error {
 	r := ec.Request()
-	id, sess, ok := c.session(r)
-	if !ok {
+	id, sess, err := c.session(r)
+	if errors.Is(err, ErrUnavailable) {
+		return unavailable(ec)
+	}
+	if err != nil {
 		ec.SetCookie(c.cookie(sessionCookie, "", "/", -1))
 		return fail(ec, http.StatusUnauthorized, "not_signed_in", "You are not signed in.")
 	}
 	if !sameToken(r.Header.Get(csrfHeader), sess.csrf) {
 		return fail(ec, http.StatusForbidden, "csrf", "The request lacked the console's security token; reload the page and try again.")
 	}
-	c.sessions.remove(id)
+	// The cookie stays until the session is gone: clearing it alone would tell the
+	// agent they signed out while the session lives on.
+	if err := c.sessions.remove(r.Context(), id); err != nil {
+		c.log.Error("agent sign-out failed", "agent", sess.agent.Name, "err", err)
+		return unavailable(ec)
+	}
 	ec.SetCookie(c.cookie(sessionCookie, "", "/", -1))
 	c.log.Info("agent signed out", "agent", sess.agent.Name)
 	noStore(ec)
@@ -113,19 +121,24 @@ func (c *Console) signOut(ec echo.Context) error {
 // me tells the page who is signed in and gives it the session's CSRF token.
 func (c *Console) me(ec echo.Context) error {
 	r := ec.Request()
-	if tok, ok := bearer(r); !ok || !strings.HasPrefix(tok, agentTokenPrefix) {
-		if _, sess, ok := c.session(r); ok {
-			return answer(ec, http.StatusOK, meAnswer{
-				Name: sess.agent.Name, DisplayName: sess.agent.DisplayName,
-				CSRFToken: sess.csrf, OIDC: sess.viaOIDC,
-			})
+	if tok, ok := bearer(r); ok && strings.HasPrefix(tok, agentTokenPrefix) {
+		a, err := c.Authenticate(r)
+		if err != nil {
+			return fail(ec, http.StatusUnauthorized, "not_signed_in", "You are not signed in.")
 		}
+		return answer(ec, http.StatusOK, meAnswer{Name: a.Name, DisplayName: a.DisplayName})
 	}
-	a, err := c.Authenticate(r)
-	if err != nil {
+	_, sess, err := c.session(r)
+	switch {
+	case errors.Is(err, ErrUnavailable):
+		return unavailable(ec)
+	case err != nil:
 		return fail(ec, http.StatusUnauthorized, "not_signed_in", "You are not signed in.")
 	}
-	return answer(ec, http.StatusOK, meAnswer{Name: a.Name, DisplayName: a.DisplayName})
+	return answer(ec, http.StatusOK, meAnswer{
+		Name: sess.agent.Name, DisplayName: sess.agent.DisplayName,
+		CSRFToken: sess.csrf, OIDC: sess.viaOIDC,
+	})
 }
 
 // loginToken hands the page the value of its tandem_login cookie, setting one if the

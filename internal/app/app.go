@@ -162,10 +162,20 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		demoOpts = demo.Options{TandemURL: tandemURL, SiteKey: pk, APIKey: key}
 		s.demo = &http.Server{Handler: demo.Handler(logger.With("component", "demo"), demoOpts), ReadHeaderTimeout: 10 * time.Second}
 	}
+	// Clustered, NATS starts before the console, whose sign-ins every node shares.
+	var consoleSessions console.SessionStore // nil: this node's memory
+	if cfg.Cluster != nil {
+		if s.cluster, err = startNATS(ctx, *cfg.Cluster, cfg.DataDir, logger); err != nil {
+			return fail(err)
+		}
+		consoleSessions = s.cluster.consoleSessions
+	}
 	cons, err := console.New(console.Params{
 		Accounts: accountsForConsole{s.agents}, OIDC: cfg.OIDC,
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), PublicURL: cfg.PublicURL,
-		Logger: logger.With("component", "console"),
+		Logger:     logger.With("component", "console"),
+		SessionTTL: console.DefaultSessionTTL, // the console bucket's MaxAge (cluster.go)
+		Sessions:   consoleSessions,
 	})
 	if err != nil {
 		return fail(err)
@@ -208,9 +218,6 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 	var onJoinCode func(session, code string)
 	s.agentOf = agentOf(cons)
 	if cfg.Cluster != nil {
-		if s.cluster, err = startNATS(ctx, *cfg.Cluster, cfg.DataDir, logger); err != nil {
-			return fail(err)
-		}
 		onEnd = func(id string) {
 			queue.Forget(id)
 			if s.cluster.node != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tandem-cobrowse/tandem/cluster"
+	"github.com/tandem-cobrowse/tandem/console"
 	"github.com/tandem-cobrowse/tandem/proxy"
 	"github.com/tandem-cobrowse/tandem/stream"
 )
@@ -51,6 +52,9 @@ type clusterPart struct {
 	nc     *nats.Conn
 	reg    *cluster.Registry
 	node   *cluster.Node
+	// consoleSessions are the agent console's sign-ins, shared by every node so a load
+	// balancer may send an agent's requests to any of them.
+	consoleSessions *cluster.KVStore
 }
 
 // startNATS starts the embedded NATS server (or connects to the external one) and opens
@@ -94,6 +98,15 @@ func startNATS(ctx context.Context, c ClusterConfig, dataDir string, log *slog.L
 	octx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	p.reg, err = cluster.OpenRegistry(octx, p.nc, cluster.RegistryConfig{Replicas: replicas})
+	if err != nil {
+		p.close()
+		return nil, err
+	}
+	// The bucket keeps a sign-in exactly as long as the console honours it; in memory
+	// (replicated), so no sign-in is ever on disk.
+	p.consoleSessions, err = cluster.OpenKVStore(octx, p.nc, cluster.KVStoreConfig{
+		Bucket: cluster.ConsoleBucket, Replicas: replicas, MaxAge: console.DefaultSessionTTL,
+	})
 	if err != nil {
 		p.close()
 		return nil, err

@@ -80,6 +80,10 @@ func agentOf(c *console.Console) func(r *http.Request) (proxy.Agent, error) {
 		if errors.Is(err, console.ErrCSRF) {
 			return proxy.Agent{}, proxy.ErrCSRF
 		}
+		if errors.Is(err, console.ErrUnavailable) {
+			// The shared sign-ins cannot be read: 503, not 401, so the page keeps the agent.
+			return proxy.Agent{}, fmt.Errorf("%w: agent sign-ins cannot be checked right now", proxy.ErrUnavailable)
+		}
 		if err != nil {
 			return proxy.Agent{}, err
 		}
