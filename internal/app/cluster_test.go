@@ -1,11 +1,15 @@
 package app_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/gorilla/websocket"
 	"golang.org/x/crypto/bcrypt"
 
@@ -487,9 +492,49 @@ func TestThreeNodesServeOneSession(t *testing.T) {
 		t.Fatalf("frames on a, b, c = %d, %d, %d: the relayed viewers got less than 95%%", na, nb, nc)
 	}
 
+	// Anna uses the agent console through a load balancer that sends each request to
+	// node b or node c in turn (her account is on both; the session is on a): her
+	// sign-in holds whichever node answers, and a new code typed there joins her to the
+	// session.
+	agentOn(t, dbOfB, "anna", "Anna")
+	var turn atomic.Int64
+	backends := []string{b.URL(), c.URL()}
+	lb := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+		u, _ := url.Parse(backends[turn.Add(1)%2])
+		pr.SetURL(u)
+		pr.Out.Host = pr.In.Host
+	}})
+	t.Cleanup(lb.Close)
+	browser := participantBrowser(t, chromiumOrSkip(t))
+	agentConsole := openTab(t, browser, lb.URL+"/agent")
+	must(t, agentConsole, "anna signs in through the load balancer",
+		chromedp.WaitVisible(chromedp.ID("signin-name")),
+		chromedp.SendKeys(chromedp.ID("signin-name"), "anna"),
+		chromedp.SendKeys(chromedp.ID("signin-password"), annaPassword+"\n"),
+		chromedp.WaitVisible(chromedp.ID("console-view")),
+	)
+	for range 4 { // reloads land on both nodes
+		must(t, agentConsole, "the console knows anna after a reload",
+			chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("console-view")))
+	}
+	status, fresh := apiCall(t, http.MethodPost, c.URL()+"/api/v1/sessions/"+id+"/join-code", tokenOf(hostLink), "")
+	if status != http.StatusOK {
+		t.Fatalf("a new join code through node c: %d %v", status, fresh)
+	}
+	var agentLink string
+	for attempt := 0; ; attempt++ { // the new code reaches the registry a moment after
+		agentLink = joinWithCodeOnce(t, agentConsole, fresh["joinCode"].(string))
+		if agentLink != "" || attempt == 20 {
+			break
+		}
+	}
+	if !strings.Contains(agentLink, "/s/"+id+"#token=") {
+		t.Fatalf("the console through the load balancer answered the link %q", agentLink)
+	}
+	shot(t, agentConsole, "cluster-console")
+
 	// A guest in a real browser, through the link (node b's), sees the page as a copy of
 	// it (Page mode: its document and assets come from node a through b) and as a picture.
-	browser := participantBrowser(t, chromiumOrSkip(t))
 	tab := openTab(t, browser, guestLink)
 	join(t, tab, "Gita")
 	waitFrame(t, tab)
@@ -557,4 +602,24 @@ func agentOn(t *testing.T, dbPath, name, display string) string {
 		t.Fatal(err)
 	}
 	return tok
+}
+
+// joinWithCodeOnce types code into the console and returns the agent's link it answers,
+// or "" when the console shows an error instead.
+func joinWithCodeOnce(t *testing.T, console context.Context, code string) string {
+	t.Helper()
+	must(t, console, "anna types the code",
+		void(chromedp.Evaluate[bool](`window.open = (u) => { window.opened = u; return null; };
+			document.getElementById('join-result').textContent = ''; true`)),
+		chromedp.SetValue(chromedp.ID("join-code"), ""),
+		chromedp.SendKeys(chromedp.ID("join-code"), code+"\n"),
+		void(chromedp.Poll[bool](`document.getElementById('join-result').textContent.trim() !== ''`,
+			chromedp.WithPollingTimeout(20*time.Second))),
+	)
+	link, err := chromedp.Run(console, chromedp.Evaluate[string](
+		`(document.querySelector("#join-result a[href*='#token=']") || {href: ''}).href`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return link
 }
