@@ -2,9 +2,12 @@ package cluster
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -27,6 +30,7 @@ const (
 	claimsBucket   = "tandem_claims"
 	codesBucket    = "tandem_codes"
 	helpBucket     = "tandem_help"
+	strikesBucket  = "tandem_strikes"
 )
 
 // NodeInfo is what a node reports of itself on every heartbeat.
@@ -66,7 +70,7 @@ type RegistryConfig struct {
 // Registry is the cluster's shared state in JetStream key-value buckets. Every claim is a
 // compare-and-set, so no session is placed twice and nothing is claimed twice.
 type Registry struct {
-	sessions, claims, codes, help jetstream.KeyValue
+	sessions, claims, codes, help, strikes jetstream.KeyValue
 }
 
 // OpenRegistry creates the buckets (or binds to them), retrying while JetStream is not yet
@@ -87,6 +91,8 @@ func OpenRegistry(ctx context.Context, nc *nats.Conn, c RegistryConfig) (*Regist
 		{&r.sessions, jetstream.KeyValueConfig{Bucket: sessionsBucket, History: 1, Storage: jetstream.FileStorage, Replicas: c.Replicas}},
 		// Join codes: which session each is for, while it may be redeemed.
 		{&r.codes, jetstream.KeyValueConfig{Bucket: codesBucket, History: 1, TTL: CodeTTL, Storage: jetstream.FileStorage, Replicas: c.Replicas}},
+		// Wrong join codes per source and agent: a lock-out lasts far less than this.
+		{&r.strikes, jetstream.KeyValueConfig{Bucket: strikesBucket, History: 1, TTL: time.Hour, Storage: jetstream.MemoryStorage, Replicas: c.Replicas}},
 		// The help queue: every node keeps a copy, kept up to date by a watch.
 		{&r.help, jetstream.KeyValueConfig{Bucket: helpBucket, History: 1, TTL: 24 * time.Hour, Storage: jetstream.FileStorage, Replicas: c.Replicas}},
 		// A claim (a help request's acceptance, say) only matters for a day.
@@ -167,8 +173,7 @@ func (r *Registry) Update(ctx context.Context, rec SessionRecord, rev uint64) (u
 	}
 	nrev, err := r.sessions.Update(ctx, rec.ID, b, rev)
 	if err != nil {
-		var apiErr *jetstream.APIError
-		if errors.Is(err, jetstream.ErrKeyExists) || (errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence) {
+		if conflict(err) {
 			return 0, fmt.Errorf("%w: session %s", ErrTaken, rec.ID)
 		}
 		return 0, fmt.Errorf("cluster: update session %s: %w", rec.ID, err)
@@ -197,7 +202,7 @@ func (r *Registry) ReleaseIf(ctx context.Context, id, node string) error {
 	if rec.Node != node {
 		return nil
 	}
-	if err := r.sessions.Purge(ctx, id, jetstream.LastRevision(rev)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+	if err := r.sessions.Purge(ctx, id, jetstream.LastRevision(rev)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) && !conflict(err) {
 		return fmt.Errorf("cluster: release session %s: %w", id, err)
 	}
 	return nil
@@ -265,6 +270,81 @@ func (r *Registry) CodeSession(ctx context.Context, code string) (string, error)
 	return string(e.Value()), nil
 }
 
+// strikeRecord counts one key's wrong join codes.
+type strikeRecord struct {
+	Count   int       `json:"count"`
+	First   time.Time `json:"first"`
+	Blocked time.Time `json:"blocked,omitzero"`
+}
+
+// strikeKey hashes what is counted (an address, an agent's name) into a key: the bucket
+// holds neither.
+func strikeKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:16])
+}
+
+// Locked reports whether key is locked out now.
+func (r *Registry) Locked(ctx context.Context, key string) (bool, error) {
+	e, err := r.strikes.Get(ctx, strikeKey(key))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("cluster: strikes: %w", err)
+	}
+	var rec strikeRecord
+	if err := json.Unmarshal(e.Value(), &rec); err != nil {
+		return false, fmt.Errorf("cluster: strikes: %w", err)
+	}
+	return time.Now().Before(rec.Blocked), nil
+}
+
+// Strike counts one wrong code against key, with compare-and-set so that strikes made
+// at once on several nodes all count: allow of them within window lock key out for
+// lockOut.
+func (r *Registry) Strike(ctx context.Context, key string, allow int, window, lockOut time.Duration) error {
+	k := strikeKey(key)
+	for attempt := range 30 {
+		if attempt > 0 {
+			// Another node struck meanwhile: back off a little, at random, and read again.
+			time.Sleep(time.Duration(1+mrand.IntN(5*attempt)) * time.Millisecond)
+		}
+		now := time.Now()
+		var rec strikeRecord
+		var rev uint64
+		e, err := r.strikes.Get(ctx, k)
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+		case err != nil:
+			return fmt.Errorf("cluster: strikes: %w", err)
+		default:
+			rev = e.Revision()
+			_ = json.Unmarshal(e.Value(), &rec)
+		}
+		if rec.First.IsZero() || now.Sub(rec.First) > window {
+			rec.Count, rec.First = 0, now
+		}
+		rec.Count++
+		if rec.Count >= allow {
+			rec.Blocked, rec.Count, rec.First = now.Add(lockOut), 0, now
+		}
+		b, _ := json.Marshal(rec)
+		if rev == 0 {
+			_, err = r.strikes.Create(ctx, k, b)
+		} else {
+			_, err = r.strikes.Update(ctx, k, b, rev)
+		}
+		if err == nil {
+			return nil
+		}
+		if !conflict(err) {
+			return fmt.Errorf("cluster: strikes: %w", err)
+		}
+	}
+	return fmt.Errorf("cluster: strikes: %w", ErrTaken)
+}
+
 // SharedItem is an entry of a shared bucket as a watch sees it: Value is nil when the
 // entry was removed.
 type SharedItem struct {
@@ -323,6 +403,13 @@ func (r *Registry) WatchHelp(ctx context.Context, fn func(SharedItem)) error {
 		}
 	}()
 	return nil
+}
+
+// conflict reports whether err is a lost compare-and-set: a create of a key that exists,
+// or an update at a revision that is no longer the key's (replicated buckets report
+// these with another code than single ones; both match here).
+func conflict(err error) bool {
+	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch)
 }
 
 // validKey: the characters a key-value key may have.

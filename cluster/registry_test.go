@@ -101,3 +101,35 @@ func TestClaimsRaceAcrossThreeNodes(t *testing.T) {
 		}
 	}
 }
+
+// Wrong join codes struck at once through three nodes all count: the tenth locks out.
+func TestStrikesCountAcrossNodes(t *testing.T) {
+	regs := openRegistries(t, startServers(t, 3))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i := range 9 {
+		wg.Go(func() {
+			if err := regs[i%3].Strike(ctx, "source:192.0.2.7", 10, time.Minute, time.Hour); err != nil {
+				t.Errorf("strike %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	for i, reg := range regs {
+		if locked, err := reg.Locked(ctx, "source:192.0.2.7"); err != nil || locked {
+			t.Fatalf("after nine strikes node %d says locked %v, %v", i, locked, err)
+		}
+	}
+	if err := regs[1].Strike(ctx, "source:192.0.2.7", 10, time.Minute, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	for i, reg := range regs {
+		if locked, err := reg.Locked(ctx, "source:192.0.2.7"); err != nil || !locked {
+			t.Fatalf("after ten strikes node %d says locked %v, %v", i, locked, err)
+		}
+	}
+	if locked, _ := regs[0].Locked(ctx, "source:192.0.2.8"); locked {
+		t.Fatal("another source is locked out too")
+	}
+}

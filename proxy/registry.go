@@ -44,6 +44,9 @@ type RegistryParams struct {
 	// OnJoinCode, if set, is told of every join code issued (the cluster records which
 	// session it is for, so any node can pass its redemption on); it must not block.
 	OnJoinCode func(session, code string)
+	// Strikes, if set, counts wrong join codes across a cluster, so a guesser spreading
+	// tries over its nodes is locked out as on one node.
+	Strikes Strikes
 	// Claim, if set, places a new session's id in the cluster's registry before its tab
 	// opens; an error refuses the session (503).
 	Claim func(ctx context.Context, id, url string) error
@@ -296,7 +299,32 @@ func (r *Registry) forget(id string) {
 // of the agent's own. Wrong codes count against the source and the agent; too many lock
 // both out for a while.
 func (r *Registry) Redeem(code, agentName, displayName, source string) (*Session, string, error) {
+	keys := []string{"source:" + source, "agent:" + agentName}
+	if r.p.Strikes != nil {
+		ctx, cancel := context.WithTimeout(r.ctx, 3*time.Second)
+		defer cancel()
+		for _, k := range keys {
+			locked, err := r.p.Strikes.Locked(ctx, k)
+			if err != nil {
+				// This node's own count still holds; the cluster's is back soon.
+				r.log.Warn("the cluster's count of wrong join codes cannot be read", "err", err)
+				break
+			}
+			if locked {
+				return nil, "", ErrLockedOut
+			}
+		}
+	}
 	id, err := r.codes.redeem(code, agentName, source)
+	if errors.Is(err, ErrBadCode) && r.p.Strikes != nil {
+		ctx, cancel := context.WithTimeout(r.ctx, 3*time.Second)
+		defer cancel()
+		for _, k := range keys {
+			if serr := r.p.Strikes.Strike(ctx, k, wrongTriesAllow, wrongTriesWindow, lockOut); serr != nil {
+				r.log.Warn("counting a wrong join code for the cluster", "err", serr)
+			}
+		}
+	}
 	if err != nil {
 		return nil, "", err
 	}
@@ -337,6 +365,16 @@ func (r *Registry) Get(id string) (*Session, error) {
 		return nil, ErrSessionNotFound
 	}
 	return s, nil
+}
+
+// Strikes counts wrong join codes per key (a source, an agent) across the nodes of a
+// cluster.
+type Strikes interface {
+	// Locked reports whether key is locked out now.
+	Locked(ctx context.Context, key string) (bool, error)
+	// Strike counts one wrong code against key: allow of them within window lock it out
+	// for lockOut.
+	Strike(ctx context.Context, key string, allow int, window, lockOut time.Duration) error
 }
 
 // AdmitError is a refused connection: the close code and bye the participant is told.

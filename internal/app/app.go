@@ -216,6 +216,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 	onEnd, claim := queue.Forget, (func(context.Context, string, string) error)(nil)
 	var onSnapshot func(id string, snapshot []byte)
 	var onJoinCode func(session, code string)
+	var strikes proxy.Strikes
 	s.agentOf = agentOf(cons)
 	if cfg.Cluster != nil {
 		onEnd = func(id string) {
@@ -227,6 +228,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		claim = s.cluster.claim
 		onSnapshot = func(id string, b []byte) { s.cluster.node.Track(id, b) }
 		onJoinCode = s.onJoinCode
+		strikes = s.cluster.reg
 	}
 	viewport := renderer.Viewport{Width: 1280, Height: 800, DPR: 1}
 	s.warm = s.newWarmTabs(ctx, viewport)
@@ -245,6 +247,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		Claim:       claim,
 		OnSnapshot:  onSnapshot,
 		OnJoinCode:  onJoinCode,
+		Strikes:     strikes,
 		Call:        s.sfu,
 		Recordings:  s.recs,
 	})

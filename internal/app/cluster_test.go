@@ -496,7 +496,7 @@ func TestThreeNodesServeOneSession(t *testing.T) {
 	// node b or node c in turn (her account is on both; the session is on a): her
 	// sign-in holds whichever node answers, and a new code typed there joins her to the
 	// session.
-	agentOn(t, dbOfB, "anna", "Anna")
+	annaTokenB := agentOn(t, dbOfB, "anna", "Anna")
 	var turn atomic.Int64
 	backends := []string{b.URL(), c.URL()}
 	lb := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
@@ -546,6 +546,21 @@ func TestThreeNodesServeOneSession(t *testing.T) {
 	if status, _ := apiCall(t, http.MethodDelete, b.URL()+"/api/v1/sessions/"+id, tokenOf(hostLink), ""); status != http.StatusNoContent {
 		t.Fatalf("DELETE through node b: %d", status)
 	}
+	// Wrong codes spread over two nodes lock the agent out as on one node.
+	tokens := map[*app.Server]string{b: annaTokenB, c: annaToken}
+	wrongCode := fmt.Sprintf(`{"code":%q}`, wrong)
+	for i := range 9 { // with the wrong code tried through c above, ten
+		n := []*app.Server{b, c}[i%2]
+		if status, out := apiCall(t, http.MethodPost, n.URL()+"/api/v1/join", tokens[n], wrongCode); status != http.StatusNotFound {
+			t.Fatalf("wrong code %d: %d %v, want 404", i+1, status, out)
+		}
+	}
+	for _, n := range []*app.Server{b, c} {
+		if status, out := apiCall(t, http.MethodPost, n.URL()+"/api/v1/join", tokens[n], wrongCode); status != http.StatusTooManyRequests {
+			t.Fatalf("an eleventh wrong code through %s: %d %v, want 429", n.URL(), status, out)
+		}
+	}
+
 	for name, v := range map[string]*viewer{"a": va, "b": vb, "c": vc} {
 		select {
 		case <-v.closed:
