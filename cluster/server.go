@@ -27,7 +27,8 @@ type ServerConfig struct {
 	NodeName string
 	// DataDir holds JetStream's files (under DataDir/nats).
 	DataDir string
-	// MaxPayload is the largest message; 0 = 8 MiB, room for a file given to a page.
+	// MaxPayload is the largest message; 0 = 16 MiB, room for a file given to a page
+	// (10 MB by default) passed to another node, base64 in JSON.
 	MaxPayload int32
 	Logger     *slog.Logger
 }
@@ -48,7 +49,7 @@ func StartServer(c ServerConfig) (*Server, error) {
 	}
 	maxPayload := c.MaxPayload
 	if maxPayload == 0 {
-		maxPayload = 8 << 20
+		maxPayload = 16 << 20
 	}
 	opts := &server.Options{
 		ServerName:            c.NodeName,
