@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -43,6 +44,9 @@ type Request struct {
 	AcceptedAt time.Time `json:"acceptedAt,omitzero"`
 	// Overdue: it has waited longer than the queue's patience.
 	Overdue bool `json:"overdue"`
+	// Undone counts acceptances given back (the agent's seat could not be made): each
+	// acceptance is claimed anew in a cluster.
+	Undone int `json:"undone,omitempty"`
 }
 
 // Queue holds the requests of one server, or its copy of a cluster's. The zero value is
@@ -50,8 +54,9 @@ type Request struct {
 type Queue struct {
 	now      func() time.Time
 	patience time.Duration
-	// claim, if set, makes an acceptance exclusive across the cluster (Share).
-	claim func(id string) error
+	// claim, if set, makes an acceptance exclusive across the cluster (Share): the key
+	// is the request's id and how many acceptances it has given back.
+	claim func(key string) error
 	// shared, if set, is told of every change made here, to pass to the other nodes.
 	shared func(r Request, removed bool)
 
@@ -90,7 +95,8 @@ func (q *Queue) Add(r Request) (Request, error) {
 }
 
 // Share makes the queue one of a cluster's copies: claim decides an acceptance for the
-// whole cluster (nil for exactly one caller, an error wrapping ErrTaken for the others),
+// whole cluster (nil for exactly one caller of a key, an error wrapping ErrTaken for the
+// others),
 // and shared is told of every change made here. Changes made elsewhere come in through
 // Apply and Remove. Call it before the queue is used.
 func (q *Queue) Share(claim func(id string) error, shared func(r Request, removed bool)) {
@@ -109,10 +115,11 @@ func (q *Queue) Accept(id, agent string) (Request, error) {
 		q.mu.Unlock()
 		return Request{}, ErrTaken
 	}
+	key := fmt.Sprintf("%s-%d", id, r.Undone)
 	q.mu.Unlock()
 	if q.claim != nil {
 		// Outside the lock: the cluster's answer takes a round trip.
-		if err := q.claim(id); err != nil {
+		if err := q.claim(key); err != nil {
 			return Request{}, err
 		}
 	}
@@ -162,6 +169,7 @@ func (q *Queue) Undo(id string) {
 	defer q.mu.Unlock()
 	if r := q.byID[id]; r != nil && r.Status == Accepted {
 		r.Status, r.Agent, r.AcceptedAt = Waiting, "", time.Time{}
+		r.Undone++ // the next acceptance is a new claim
 		q.changed(r, false)
 	}
 }

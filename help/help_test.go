@@ -110,3 +110,45 @@ func TestWebhooksAreSignedAndRetried(t *testing.T) {
 		t.Fatalf("body %s", body)
 	}
 }
+
+// In a cluster, each acceptance is claimed by key; one given back is claimed anew.
+func TestSharedAcceptanceIsClaimedOncePerTry(t *testing.T) {
+	q := New(time.Minute, nil)
+	claimed := map[string]bool{}
+	q.Share(func(key string) error {
+		if claimed[key] {
+			return ErrTaken
+		}
+		claimed[key] = true
+		return nil
+	}, func(Request, bool) {})
+	r, err := q.Add(Request{Session: "s1", Name: "Vera"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Accept(r.ID, "Anna"); err != nil {
+		t.Fatal(err)
+	}
+	q.Undo(r.ID) // Anna's seat could not be made
+	if _, err := q.Accept(r.ID, "Ben"); err != nil {
+		t.Fatalf("accepting a request given back: %v", err)
+	}
+	// Another node's copy still saying "waiting" cannot win the same try.
+	other := New(time.Minute, nil)
+	other.Share(func(key string) error {
+		if claimed[key] {
+			return ErrTaken
+		}
+		claimed[key] = true
+		return nil
+	}, func(Request, bool) {})
+	stale, _ := q.Get(r.ID)
+	stale.Status, stale.Agent = Waiting, ""
+	other.Apply(stale)
+	if _, err := other.Accept(r.ID, "Carl"); !errors.Is(err, ErrTaken) {
+		t.Fatalf("a stale copy accepted the same try: %v", err)
+	}
+	if len(claimed) != 2 {
+		t.Fatalf("claims %v, want two keys", claimed)
+	}
+}

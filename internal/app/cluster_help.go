@@ -47,11 +47,12 @@ func shareHelp(ctx context.Context, node string, reg *cluster.Registry, queue *h
 	return reg.WatchHelp(ctx, h.apply)
 }
 
-// claim accepts request id for this node, once in the whole cluster.
-func (h *sharedHelp) claim(id string) error {
+// claim accepts a request (key: its id and acceptances given back) for this node, once
+// in the whole cluster.
+func (h *sharedHelp) claim(key string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := h.reg.ClaimOnce(ctx, "help-"+id, h.node)
+	err := h.reg.ClaimOnce(ctx, "help-"+key, h.node)
 	if errors.Is(err, cluster.ErrTaken) {
 		return fmt.Errorf("%w (through another node)", help.ErrTaken)
 	}
