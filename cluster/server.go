@@ -82,9 +82,9 @@ func StartServer(c ServerConfig) (*Server, error) {
 		ns.SetLoggerV2(natsLogger{c.Logger.With("component", "nats")}, false, false, false)
 	}
 	ns.Start()
-	if !ns.ReadyForConnections(30 * time.Second) {
+	if !ns.ReadyForConnections(15 * time.Second) {
 		ns.Shutdown()
-		return nil, fmt.Errorf("cluster: nats server on %s did not start", c.Listen)
+		return nil, fmt.Errorf("cluster: the embedded NATS server did not start on %s (is the port in use? set --nats-listen to another address, or off to run without NATS)", c.Listen)
 	}
 	return &Server{ns: ns}, nil
 }
@@ -164,8 +164,15 @@ func splitHostPort(addr string) (string, int, error) {
 type natsLogger struct{ log *slog.Logger }
 
 func (l natsLogger) Noticef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
-func (l natsLogger) Warnf(format string, v ...any)   { l.log.Warn(fmt.Sprintf(format, v...)) }
-func (l natsLogger) Fatalf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l natsLogger) Warnf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	if strings.HasPrefix(msg, "Maximum payloads over") {
+		l.log.Debug(msg) // chosen on purpose (ServerConfig.MaxPayload)
+		return
+	}
+	l.log.Warn(msg)
+}
+func (l natsLogger) Fatalf(format string, v ...any) { l.log.Error(fmt.Sprintf(format, v...)) }
 func (l natsLogger) Errorf(format string, v ...any) {
 	msg := fmt.Sprintf(format, v...)
 	if strings.HasPrefix(msg, "Error trying to connect to route") {
