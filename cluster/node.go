@@ -59,9 +59,13 @@ type Node struct {
 	snaps    snapshots
 	adopting atomic.Bool
 	rescan   atomic.Bool
-	retry    atomic.Bool          // the last scan left work: scan again at the next heartbeat
-	beats    int                  // owned by the heartbeat goroutine
-	orphans  map[string]time.Time // owned by adopt: when each orphan was first seen
+	retry    atomic.Bool // the last scan left work: scan again at the next heartbeat
+	// scanned: a first scan is done, so this node's sessions from before a restart are
+	// back or being brought back; until then a session of this node's that it does not
+	// hold may be one of them.
+	scanned atomic.Bool
+	beats   int                  // owned by the heartbeat goroutine
+	orphans map[string]time.Time // owned by adopt: when each orphan was first seen
 
 	startedAt time.Time
 	ctx       context.Context
@@ -145,6 +149,13 @@ func (n *Node) isRestoring(id string) bool {
 	return n.restoring[id]
 }
 
+// BringingBack reports whether a session this node's registry entry names, but that it
+// does not hold, may be on its way back here (being restored, or this node has not yet
+// looked for its sessions from before a restart).
+func (n *Node) BringingBack(id string) bool {
+	return n.isRestoring(id) || !n.scanned.Load()
+}
+
 // Name is the node's name.
 func (n *Node) Name() string { return n.name }
 
@@ -176,7 +187,7 @@ func (n *Node) heartbeats() {
 		}
 		n.beats++
 		if n.retry.Swap(false) || lost || n.beats%scanEvery == 1 {
-			go n.adopt(n.presence.live(), n.beats == 1)
+			go n.adopt(n.presence.live(), !n.scanned.Load())
 		}
 	}
 }
@@ -254,7 +265,7 @@ func (n *Node) Serve(ctx context.Context, conn *stream.Conn, session string, hel
 	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	holder, err := n.Holder(lctx, session)
 	cancel()
-	if errors.Is(err, ErrMoving) || (err == nil && holder == n.name && n.isRestoring(session)) {
+	if errors.Is(err, ErrMoving) || (err == nil && holder == n.name && n.BringingBack(session)) {
 		// Being brought back (here, perhaps): the viewer reconnects in a moment.
 		conn.Close(CloseNodeLost, ByeNodeLost, "The session is being brought back on another server; reconnecting.")
 		return true

@@ -228,6 +228,9 @@ func (n *Node) adopt(live []NodeInfo, first bool) {
 			delete(n.orphans, id)
 		}
 	}
+	if first {
+		n.scanned.Store(true)
+	}
 }
 
 // bringBack restores a session placed here from its snapshot, once, off the heartbeat.

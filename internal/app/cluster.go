@@ -265,7 +265,7 @@ func (s *Server) routeInCluster(next echo.HandlerFunc) echo.HandlerFunc {
 			ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 			t, err := node.Holder(ctx, id)
 			cancel()
-			if errors.Is(err, cluster.ErrMoving) {
+			if errors.Is(err, cluster.ErrMoving) || (err == nil && t == node.Name() && node.BringingBack(id)) {
 				c.Response().Header().Set("Retry-After", "2")
 				return fmt.Errorf("%w: the session is being brought back on another server; try again in a moment", proxy.ErrUnavailable)
 			}

@@ -53,12 +53,15 @@ func runTestNode(raw string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("node", spec.Name)
+	cc := &app.ClusterConfig{NATSListen: "127.0.0.1:0", NodeName: spec.Name, HeartbeatEvery: 250 * time.Millisecond, NodeTTL: 2 * time.Second}
+	if spec.ClusterPort != 0 {
+		cc.ClusterListen, cc.Routes = fmt.Sprintf("127.0.0.1:%d", spec.ClusterPort), spec.Routes
+	}
 	s, err := app.New(ctx, app.Config{
 		Addr: "127.0.0.1:0", APIKey: spec.APIKey, NoSandbox: os.Geteuid() == 0, MaxSessions: spec.MaxSessions,
 		IdleTimeout: time.Minute, JPEGQuality: 80, DialogTimeout: 30 * time.Second, CallTimeout: 10 * time.Second,
 		AllowHosts: spec.AllowHosts, DBPath: filepath.Join(spec.Dir, "tandem.db"), DataDir: spec.Dir,
-		Cluster: &app.ClusterConfig{NATSListen: "127.0.0.1:0", ClusterListen: fmt.Sprintf("127.0.0.1:%d", spec.ClusterPort),
-			Routes: spec.Routes, NodeName: spec.Name, HeartbeatEvery: 250 * time.Millisecond, NodeTTL: 2 * time.Second},
+		Cluster: cc,
 	}, log)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "node:", err)
@@ -101,6 +104,9 @@ func startNodeProcs(t *testing.T, maxSessions []int, allow []string) []*nodeProc
 	ports := make([]int, n)
 	var routes []string
 	for i := range ports {
+		if n == 1 {
+			break // one node: its embedded NATS server alone
+		}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
@@ -316,4 +322,56 @@ func registryRecord(t *testing.T, base, id string) string {
 	var b strings.Builder
 	_, _ = bufio.NewReader(res.Body).WriteTo(&b)
 	return b.String()
+}
+
+// One node (as make run starts it) crashes and starts again: its sessions come back at
+// their last page, and their participants reconnect as themselves.
+func TestARestartedNodeBringsBackItsSessions(t *testing.T) {
+	chromiumOrSkip(t)
+	var pressed atomic.Int64
+	pageURL := animatedPage(t, &pressed)
+	allow := []string{strings.TrimPrefix(strings.TrimSuffix(pageURL, "/"), "http://")}
+	node := startNodeProcs(t, []int{5}, allow)[0]
+	status, created := apiCall(t, http.MethodPost, node.url+"/api/v1/sessions", nodeAPIKey, fmt.Sprintf(`{"url":%q}`, pageURL))
+	if status != http.StatusCreated {
+		t.Fatalf("create: %d %v", status, created)
+	}
+	id, _ := created["id"].(string)
+	links, _ := created["links"].(map[string]any)
+	host := dialViewerAt(t, node.url, id, tokenOf(links["host"].(string)), "host", true)
+	eventually(t, "the host in control with a frame", func() bool { return host.inControl() && host.newestSeq() > 0 })
+	hostID := host.selfID()
+	eventually(t, "the snapshot stored", func() bool {
+		return strings.Contains(registryRecord(t, node.url, id), `"controller":"`+hostID+`"`)
+	})
+
+	node.kill()
+	welcomes := host.welcomeCount()
+	restarted := time.Now()
+	if err := node.start(t); err != nil { // the same name and data directory, a new port
+		t.Fatal(err)
+	}
+	host.mu.Lock()
+	host.url = node.url // as a load balancer or a fixed port would send it there again
+	host.mu.Unlock()
+	deadline := time.Now().Add(60 * time.Second)
+	for !(host.welcomeCount() > welcomes && host.inControl() && host.newestSeqSince(restarted)) {
+		if time.Now().After(deadline) {
+			host.mu.Lock()
+			state := fmt.Sprintf("welcomes %d (before %d), self %s, controller %q, bye %q, notices %v",
+				host.welcomes, welcomes, host.self, host.controller, host.bye, host.notices)
+			host.mu.Unlock()
+			t.Fatalf("the host is not back: %s", state)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if host.selfID() != hostID {
+		t.Fatalf("the host came back as %s, want %s", host.selfID(), hostID)
+	}
+	eventually(t, "the page at the same URL", func() bool { return host.pageURL() == pageURL })
+	for _, action := range []string{"down", "up"} {
+		host.send(t, map[string]any{"type": "mouse", "action": action, "x": 0.2, "y": 0.2, "button": "left",
+			"buttons": map[string]int{"down": 1, "up": 0}[action], "clickCount": 1})
+	}
+	eventually(t, "the press at the provider", func() bool { return pressed.Load() == 1 })
 }
