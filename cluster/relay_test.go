@@ -262,11 +262,12 @@ func TestRelayCarriesASessionToAnotherNode(t *testing.T) {
 		t.Fatalf("the edge subscribes to %d audiences, want 1", h.edge.Groups())
 	}
 	// The edge tells the holder what its viewers did with the relayed frames, for pacing:
-	// frames 2 to 5 reached two viewers each through the audience's subscription (and
-	// frame 1 too, if the subscription was quicker than its publication).
+	// frames 2 to 5 reached both viewers through the audience's subscription; frame 1
+	// went to each on its link, and through the subscription to those already in it (none,
+	// one or both, as the subscription and the publication raced).
 	waitFor(t, "the edge's pace reports", func() bool { n, _ := h.sessions.pacedDeliveries(); return n >= 8 })
-	if n, session := h.sessions.pacedDeliveries(); (n != 8 && n != 10) || session != "s1" {
-		t.Fatalf("pace reports: %d deliveries of %q, want 8 (or 10) of s1", n, session)
+	if n, session := h.sessions.pacedDeliveries(); n < 8 || n > 10 || session != "s1" {
+		t.Fatalf("pace reports: %d deliveries of %q, want 8 to 10 of s1", n, session)
 	}
 
 	// Newest-wins state, and the participant's input back to the holder.
