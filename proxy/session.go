@@ -120,7 +120,6 @@ type Session struct {
 	id        string
 	createdAt time.Time
 	rules     Rules
-	tokens    map[Role]string
 	// tokenHashes admit each role: its token's hash, and the hashes of the tokens a
 	// session brought back had before (session_snapshot.go).
 	tokenHashes map[Role][]string
@@ -263,7 +262,6 @@ func NewSession(ctx context.Context, p SessionParams) *Session {
 		id:          p.ID,
 		createdAt:   p.Now().UTC(),
 		rules:       p.Rules,
-		tokens:      p.Tokens,
 		links:       p.Links,
 		log:         p.Logger.With("session", p.ID),
 		params:      p,
