@@ -12,6 +12,8 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
+const testSecret = "cluster-test-secret-0123456789"
+
 var testLog = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 // freePorts finds n free loopback ports (closed again: a tiny window for a race).
@@ -48,7 +50,7 @@ func startServers(t *testing.T, n int) []*Server {
 	errs := make(chan error, n)
 	for i := range n {
 		go func() {
-			cfg := ServerConfig{Listen: "127.0.0.1:0", NodeName: fmt.Sprintf("n%d", i), DataDir: t.TempDir()}
+			cfg := ServerConfig{Listen: "127.0.0.1:0", NodeName: fmt.Sprintf("n%d", i), DataDir: t.TempDir(), Secret: testSecret}
 			if n > 1 {
 				cfg.ClusterListen = fmt.Sprintf("127.0.0.1:%d", cports[i])
 				cfg.Routes = routes

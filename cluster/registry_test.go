@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 )
 
 func TestRegistryOnOneNode(t *testing.T) {
@@ -131,5 +133,27 @@ func TestStrikesCountAcrossNodes(t *testing.T) {
 	}
 	if locked, _ := regs[0].Locked(ctx, "source:192.0.2.8"); locked {
 		t.Fatal("another source is locked out too")
+	}
+}
+
+// The embedded server admits only clients with its secret: the registry and every
+// session's pictures go through it.
+func TestServerRefusesClientsWithoutTheSecret(t *testing.T) {
+	s := startServers(t, 1)[0]
+	if nc, err := nats.Connect(s.ClientURL(), nats.MaxReconnects(0)); err == nil {
+		nc.Close()
+		t.Fatal("a client without the secret connected")
+	}
+	if nc, err := nats.Connect(s.ClientURL(), nats.Token("wrong-secret-0123456789"), nats.MaxReconnects(0)); err == nil {
+		nc.Close()
+		t.Fatal("a client with a wrong secret connected")
+	}
+	nc, err := nats.Connect(s.ClientURL(), nats.Token(testSecret), nats.MaxReconnects(0))
+	if err != nil {
+		t.Fatalf("a client with the secret: %v", err)
+	}
+	nc.Close()
+	if _, err := StartServer(ServerConfig{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Secret: "short"}); err == nil {
+		t.Fatal("a server started with a short secret")
 	}
 }

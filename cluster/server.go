@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -27,6 +28,9 @@ type ServerConfig struct {
 	NodeName string
 	// DataDir holds JetStream's files (under DataDir/nats).
 	DataDir string
+	// Secret is what clients and the other nodes' routes must present: the registry and
+	// every session's pictures travel here, so no one else may connect. Required.
+	Secret string
 	// MaxPayload is the largest message; 0 = 16 MiB, room for a file given to a page
 	// (10 MB by default) passed to another node, base64 in JSON.
 	MaxPayload int32
@@ -35,7 +39,8 @@ type ServerConfig struct {
 
 // Server is an embedded NATS server with JetStream.
 type Server struct {
-	ns *server.Server
+	ns     *server.Server
+	secret string
 }
 
 // StartServer starts the embedded server and waits until it takes connections.
@@ -46,6 +51,9 @@ func StartServer(c ServerConfig) (*Server, error) {
 	}
 	if c.DataDir == "" {
 		return nil, errors.New("cluster: the embedded NATS server needs a data directory for JetStream (--data-dir)")
+	}
+	if len(c.Secret) < 16 {
+		return nil, errors.New("cluster: the embedded NATS server needs a secret of at least 16 characters")
 	}
 	maxPayload := c.MaxPayload
 	if maxPayload == 0 {
@@ -58,7 +66,8 @@ func StartServer(c ServerConfig) (*Server, error) {
 		JetStream:             true,
 		StoreDir:              filepath.Join(c.DataDir, "nats"),
 		MaxPayload:            maxPayload,
-		NoSigs:                true, // the node handles signals
+		Authorization:         c.Secret, // clients' token
+		NoSigs:                true,     // the node handles signals
 		NoLog:                 c.Logger == nil,
 		DisableShortFirstPing: true,
 	}
@@ -71,8 +80,9 @@ func StartServer(c ServerConfig) (*Server, error) {
 		if name == "" {
 			name = "tandem"
 		}
-		opts.Cluster = server.ClusterOpts{Name: name, Host: chost, Port: cport}
-		opts.Routes = server.RoutesFromStr(strings.Join(c.Routes, ","))
+		opts.Cluster = server.ClusterOpts{Name: name, Host: chost, Port: cport, Username: "tandem", Password: c.Secret}
+		// The other nodes are reached with the same credentials they require.
+		opts.Routes = withRouteAuth(server.RoutesFromStr(strings.Join(c.Routes, ",")), c.Secret)
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
@@ -86,7 +96,15 @@ func StartServer(c ServerConfig) (*Server, error) {
 		ns.Shutdown()
 		return nil, fmt.Errorf("cluster: the embedded NATS server did not start on %s (is the port in use? set --nats-listen to another address, or off to run without NATS)", c.Listen)
 	}
-	return &Server{ns: ns}, nil
+	return &Server{ns: ns, secret: c.Secret}, nil
+}
+
+// withRouteAuth puts the cluster's credentials in every route URL.
+func withRouteAuth(routes []*url.URL, secret string) []*url.URL {
+	for _, r := range routes {
+		r.User = url.UserPassword("tandem", secret)
+	}
+	return routes
 }
 
 // ClientURL is where clients connect.
@@ -103,7 +121,7 @@ func (s *Server) ClusterURL() string {
 
 // Connect opens a client connection inside the process, without a socket.
 func (s *Server) Connect(name string) (*nats.Conn, error) {
-	nc, err := nats.Connect("", nats.Name(name), nats.InProcessServer(s.ns), nats.MaxReconnects(-1))
+	nc, err := nats.Connect("", nats.Name(name), nats.InProcessServer(s.ns), nats.MaxReconnects(-1), nats.Token(s.secret))
 	if err != nil {
 		return nil, fmt.Errorf("cluster: connect in process: %w", err)
 	}

@@ -66,7 +66,7 @@ func startNodes(ctx context.Context, n int, page string, clustered bool) ([]*app
 				AllowHosts: allowOf(page), DBPath: filepath.Join(d, "tandem.db"), DataDir: d}
 			if clustered {
 				cfg.Cluster = &app.ClusterConfig{NATSListen: "127.0.0.1:0", NodeName: fmt.Sprintf("node-%c", 'a'+i),
-					HeartbeatEvery: 250 * time.Millisecond, NodeTTL: 2 * time.Second}
+					HeartbeatEvery: 250 * time.Millisecond, NodeTTL: 2 * time.Second, Secret: "cluster-bench-secret-0123456789"}
 				if n > 1 {
 					cfg.Cluster.ClusterListen, cfg.Cluster.Routes = fmt.Sprintf("127.0.0.1:%d", ports[i]), routes
 				}

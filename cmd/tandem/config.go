@@ -357,6 +357,9 @@ func (c config) validateCluster() error {
 		if c.natsListen() == "" {
 			return fmt.Errorf("--cluster-listen and --cluster-routes cluster the embedded NATS server: set --nats-listen")
 		}
+		if c.APIKey == "" {
+			return fmt.Errorf("clustered nodes authenticate each other's NATS servers with the API key: set --api-key, the same on every node")
+		}
 		if _, _, err := net.SplitHostPort(c.ClusterListen); c.ClusterListen != "" && err != nil {
 			return fmt.Errorf("--cluster-listen %q: %w", c.ClusterListen, err)
 		}

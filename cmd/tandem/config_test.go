@@ -101,7 +101,7 @@ func TestClusterConfig(t *testing.T) {
 		t.Fatalf("external NATS config = %+v", cc)
 	}
 	// A clustered embedded server, from the environment.
-	cc = parse(nil, map[string]string{"TANDEM_NATS_LISTEN": "0.0.0.0:4222", "TANDEM_CLUSTER_LISTEN": "0.0.0.0:6222",
+	cc = parse(nil, map[string]string{"TANDEM_API_KEY": "a-key-of-sixteen-or-more", "TANDEM_NATS_LISTEN": "0.0.0.0:4222", "TANDEM_CLUSTER_LISTEN": "0.0.0.0:6222",
 		"TANDEM_CLUSTER_ROUTES": "nats://tandem-b:6222, nats://tandem-c:6222", "TANDEM_NODE_NAME": "tandem-a.example"}).app().Cluster
 	if cc.NATSListen != "0.0.0.0:4222" || cc.ClusterListen != "0.0.0.0:6222" || len(cc.Routes) != 2 || cc.Routes[1] != "nats://tandem-c:6222" ||
 		cc.NodeName != "tandem-a-example" {
@@ -111,7 +111,8 @@ func TestClusterConfig(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--cluster-routes", "http://b:6222"}, "not a nats:// URL"},
+		{[]string{"--cluster-routes", "http://b:6222", "--api-key", "a-key-of-sixteen-or-more"}, "not a nats:// URL"},
+		{[]string{"--cluster-routes", "nats://b:6222"}, "set --api-key"},
 		{[]string{"--nats-listen", "off", "--cluster-listen", "0.0.0.0:6222"}, "set --nats-listen"},
 		{[]string{"--nats-listen", "nonsense"}, "--nats-listen"},
 		{[]string{"--nats-tls-cert", "c.pem"}, "go together"},

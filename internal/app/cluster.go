@@ -3,6 +3,10 @@ package app
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,6 +44,10 @@ type ClusterConfig struct {
 	// Replicas of the registry's buckets: 0 picks 3 when clustered (or on external
 	// NATS), 1 alone.
 	Replicas int
+	// Secret is what the embedded NATS server requires of clients and of the other nodes'
+	// routes; "" derives it from the API key (the same on every node), or, for a node
+	// alone without one, makes a random one.
+	Secret string
 	// HeartbeatEvery is how often the node reports itself (0 = 1 s); a node silent for
 	// NodeTTL (0 = 5 s) is gone.
 	HeartbeatEvery time.Duration
@@ -59,9 +67,23 @@ type clusterPart struct {
 
 // startNATS starts the embedded NATS server (or connects to the external one) and opens
 // the registry.
-func startNATS(ctx context.Context, c ClusterConfig, dataDir string, log *slog.Logger) (*clusterPart, error) {
+func startNATS(ctx context.Context, c ClusterConfig, dataDir, apiKey string, log *slog.Logger) (*clusterPart, error) {
 	if c.NATSListen == "" && c.NATSURL == "" {
 		return nil, errors.New("cluster: set the embedded NATS server's address or the NATS URL")
+	}
+	if c.Secret == "" {
+		switch {
+		case apiKey != "":
+			mac := hmac.New(sha256.New, []byte(apiKey))
+			mac.Write([]byte("tandem nats"))
+			c.Secret = hex.EncodeToString(mac.Sum(nil))
+		case len(c.Routes) > 0 || c.ClusterListen != "":
+			return nil, errors.New("cluster: nodes clustering their NATS servers authenticate each other with the API key: set --api-key (the same on every node)")
+		default:
+			b := make([]byte, 24)
+			_, _ = rand.Read(b)
+			c.Secret = hex.EncodeToString(b) // alone: nobody else needs it
+		}
 	}
 	if c.DataDir == "" {
 		c.DataDir = dataDir
@@ -72,7 +94,7 @@ func startNATS(ctx context.Context, c ClusterConfig, dataDir string, log *slog.L
 	if c.NATSListen != "" {
 		p.server, err = cluster.StartServer(cluster.ServerConfig{
 			Listen: c.NATSListen, ClusterListen: c.ClusterListen, Routes: c.Routes,
-			NodeName: name, DataDir: c.DataDir, Logger: log,
+			NodeName: name, DataDir: c.DataDir, Secret: c.Secret, Logger: log,
 		})
 		if err != nil {
 			return nil, err

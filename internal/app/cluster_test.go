@@ -50,6 +50,7 @@ func startCluster(t *testing.T, n int, cfg func(i int, c *app.Config)) []*app.Se
 			c := app.Config{DataDir: t.TempDir(), Cluster: &app.ClusterConfig{
 				NATSListen: "127.0.0.1:0", ClusterListen: fmt.Sprintf("127.0.0.1:%d", ports[i]), Routes: routes,
 				NodeName: fmt.Sprintf("node-%c", 'a'+i), HeartbeatEvery: 250 * time.Millisecond, NodeTTL: 3 * time.Second,
+				Secret: "three-nodes-test-secret-0123456789",
 			}}
 			cfg(i, &c)
 			s, err := newServer(t, c)
