@@ -129,7 +129,7 @@ func StartNode(ctx context.Context, c NodeConfig) (*Node, error) {
 	if _, err := n.beat(); err != nil {
 		log.Warn("first heartbeat", "err", err)
 	}
-	adoptSub, err := c.Conn.Subscribe(adoptSubject(c.Name), func(*nats.Msg) { go n.adopt(n.Nodes(), false) })
+	adoptSub, err := c.Conn.Subscribe(adoptSubject(c.Name), func(*nats.Msg) { go n.adopt(n.Nodes(), !n.scanned.Load()) })
 	if err != nil {
 		cancel()
 		n.holder.Close()

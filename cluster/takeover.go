@@ -149,9 +149,10 @@ func (n *Node) MoveAway(ctx context.Context, id string, snapshot []byte) (string
 }
 
 // adopt brings back the sessions handed to this node, on its first scan those it held
-// before it restarted, and of those whose node is gone the ones placement gives it. Every node plans from the same reports, so each orphan
-// has one taker; the compare-and-set settles any disagreement, and an orphan nobody took
-// for a while is taken by whoever sees it.
+// before it restarted, and of those whose node is gone the ones placement gives it.
+// Every node plans from the same reports, so each orphan has one taker; the
+// compare-and-set settles any disagreement, and an orphan nobody took for a while is
+// taken by whoever sees it.
 func (n *Node) adopt(live []NodeInfo, first bool) {
 	if !n.adopting.CompareAndSwap(false, true) {
 		n.rescan.Store(true) // a scan is under way: another follows it
@@ -160,7 +161,7 @@ func (n *Node) adopt(live []NodeInfo, first bool) {
 	defer func() {
 		n.adopting.Store(false)
 		if n.rescan.Swap(false) {
-			go n.adopt(n.Nodes(), false)
+			go n.adopt(n.Nodes(), !n.scanned.Load())
 		}
 	}()
 	// Short: while a bucket elects a new leader a request hangs until its timeout, and
