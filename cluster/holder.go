@@ -247,6 +247,7 @@ type RemoteConn struct {
 
 	mu     sync.Mutex
 	aud    string // the frame subject of its audience; "" before its first picture
+	audKey string // the audience aud is for, so a frame does not hash it again
 	closed bool
 }
 
@@ -260,14 +261,17 @@ func (c *RemoteConn) SendAudienceFrame(audience string, f *stream.Frame) bool {
 	if f == nil {
 		return false
 	}
-	subject := frameSubject(c.session, audienceToken(audience))
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return false
 	}
-	old := c.aud
-	c.aud = subject
+	old, subject := c.aud, c.aud
+	if audience != c.audKey || subject == "" {
+		// A new audience (rare): name its subject once, not for every frame.
+		subject = frameSubject(c.session, audienceToken(audience))
+		c.aud, c.audKey = subject, audience
+	}
 	c.mu.Unlock()
 	if old != subject {
 		c.frames.ref(subject, 1)
