@@ -136,6 +136,23 @@ func clockTicks() int64 {
 	return 100
 }
 
+// processKind names a Chromium process by its --type (and utility sub-type); the
+// browser process has none. Chromium rewrites its title, so the arguments may be
+// separated by spaces rather than NULs.
+func processKind(pid int) string {
+	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	kind := "browser"
+	for _, a := range strings.FieldsFunc(string(b), func(r rune) bool { return r == 0 || r == ' ' }) {
+		if v, ok := strings.CutPrefix(a, "--type="); ok {
+			kind = v
+		}
+		if v, ok := strings.CutPrefix(a, "--utility-sub-type="); ok {
+			kind += ":" + strings.TrimSuffix(strings.TrimPrefix(v, "network.mojom."), "Service")
+		}
+	}
+	return kind
+}
+
 // memKiB reads VmRSS from /proc/PID/status and Pss from /proc/PID/smaps_rollup, in KiB;
 // a value that cannot be read is 0.
 func memKiB(pid string) (rss, pss int64) {
@@ -177,11 +194,14 @@ type usage struct {
 	ChromeCPU   time.Duration
 	ChromeRSS   int64 // bytes, summed over processes (shared pages count once per process)
 	ChromePSS   int64 // bytes, proportional set size: shared pages split between sharers
+	// ChromePSSByKind splits ChromePSS by Chromium process kind (browser, gpu-process,
+	// renderer, utility:…), so a change in memory per session can be placed.
+	ChromePSSByKind map[string]int64
 }
 
 // measure reads the usage now.
 func measure() (usage, error) {
-	u := usage{At: time.Now()}
+	u := usage{At: time.Now(), ChromePSSByKind: map[string]int64{}}
 	var err error
 	if u.SelfCPU, err = selfCPU(); err != nil {
 		return u, err
@@ -207,6 +227,7 @@ func measure() (usage, error) {
 		ticks += stats[pid].Ticks
 		u.ChromeRSS += rss << 10
 		u.ChromePSS += pss << 10
+		u.ChromePSSByKind[processKind(pid)] += pss << 10
 	}
 	u.ChromeCPU = time.Duration(ticks) * time.Second / time.Duration(hz)
 	return u, nil

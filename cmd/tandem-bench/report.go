@@ -6,6 +6,7 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 )
@@ -152,6 +153,7 @@ func (r report) print(w io.Writer) {
 	p("6. Memory per extra session:     %s RSS (Go %s + Chromium %s); %s counting Chromium by PSS",
 		mib(rss/n), mib((r.After.SelfRSS-r.Before.SelfRSS)/n), mib((r.After.ChromeRSS-r.Before.ChromeRSS)/n), mib(pss/n))
 	p("   (an RSS sum counts shared pages once per process, so it overstates; PSS splits them between sharers)")
+	p("   Chromium PSS per extra session by process: %s", pssByKind(r.Before, r.After, n))
 	p("   %d sessions on %s with one viewer each; Chromium processes %d → %d",
 		r.Extra, r.ExtraPage, r.Before.ChromeProcs, r.After.ChromeProcs)
 
@@ -208,4 +210,25 @@ func mib(b int64) string {
 		return fmt.Sprintf("%.1f MiB", v)
 	}
 	return fmt.Sprintf("%.0f MiB", v)
+}
+
+// pssByKind lists the growth of Chromium's PSS per extra session by process kind,
+// largest first; kinds that grew less than 0.5 MiB a session are left out.
+func pssByKind(before, after usage, n int64) string {
+	type kind struct {
+		name  string
+		bytes int64
+	}
+	var ks []kind
+	for name, b := range after.ChromePSSByKind {
+		if d := (b - before.ChromePSSByKind[name]) / n; d >= 512<<10 {
+			ks = append(ks, kind{name, d})
+		}
+	}
+	sort.Slice(ks, func(i, j int) bool { return ks[i].bytes > ks[j].bytes })
+	parts := make([]string, len(ks))
+	for i, k := range ks {
+		parts[i] = k.name + " " + mib(k.bytes)
+	}
+	return strings.Join(parts, ", ")
 }
