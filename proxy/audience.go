@@ -142,12 +142,27 @@ func (s *Session) deliver(id audienceID, seq uint64, fr *stream.Frame) {
 	}
 	a.last, a.lastSeq = fr, seq
 	n, skipped := 0, 0
-	for _, pid := range s.st.order {
-		p := s.st.participants[pid]
+	give := func(p *participant) {
 		if p.conn != nil && s.rules.For(p.role).View && s.getsFrames(p) && s.audienceOf(p.role) == id {
 			n++
 			if sendFrame(p.conn, id, fr) {
 				skipped++
+			}
+		}
+	}
+	// The controller's writer wakes first: their input's effect is what they wait for.
+	// The others start one further along each frame: writers woken last are the ones
+	// still busy when the next frame comes, and in a fixed order the same viewers
+	// would skip every time.
+	controller := s.st.control.Controller
+	if p, ok := s.st.participants[controller]; ok {
+		give(p)
+	}
+	if k := len(s.st.order); k > 0 {
+		s.st.fanStart = (s.st.fanStart + 1) % k
+		for i := range k {
+			if pid := s.st.order[(s.st.fanStart+i)%k]; pid != controller {
+				give(s.st.participants[pid])
 			}
 		}
 	}

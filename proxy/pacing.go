@@ -21,8 +21,8 @@ const (
 	paceWindow = 500 * time.Millisecond
 	// paceTooMany and paceFew are the shares of skipped deliveries above which the
 	// interval grows and below which it shrinks.
-	paceTooMany = 0.04
-	paceFew     = 0.01
+	paceTooMany = 0.015
+	paceFew     = 0.004
 	// paceFastest is the interval below which frames go unpaced (60 fps); paceSlowest
 	// the longest interval pacing sets (5 fps).
 	paceFastest = time.Second / 60

@@ -162,6 +162,7 @@ type state struct {
 	probeFails   int
 	participants map[ParticipantID]*participant
 	order        []ParticipantID
+	fanStart     int // where in order the last frame's fan-out began, see deliver
 	joined       int
 	roleCount    map[Role]int
 	control      Control
