@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,8 +35,9 @@ type Edge struct {
 	hooks EdgeHooks
 	alive time.Duration // how often each link says it is still there
 
-	mu     sync.Mutex
-	groups map[string]*frameGroup // by frame subject
+	mu       sync.Mutex
+	groups   map[string]*frameGroup   // by frame subject
+	sessions map[string]*sessionLinks // by session
 
 	stop, done chan struct{}
 }
@@ -49,11 +51,18 @@ type frameGroup struct {
 	largest           int
 }
 
+// sessionLinks is one subscription to what the holder sends this node about a session,
+// and the handlers of this node's links to it.
+type sessionLinks struct {
+	sub   *nats.Subscription
+	links map[string]func(*nats.Msg)
+}
+
 // NewEdge returns the edge of node; it reports its viewers' skips to the holding nodes
 // until Close.
 func NewEdge(nc *nats.Conn, node string, hooks EdgeHooks, log *slog.Logger) *Edge {
 	e := &Edge{nc: nc, node: node, hooks: hooks, alive: keepAliveEvery, log: log.With("component", "cluster"),
-		groups: map[string]*frameGroup{}, stop: make(chan struct{}), done: make(chan struct{})}
+		groups: map[string]*frameGroup{}, sessions: map[string]*sessionLinks{}, stop: make(chan struct{}), done: make(chan struct{})}
 	go e.reportPace()
 	return e
 }
@@ -122,7 +131,7 @@ func (e *Edge) Serve(ctx context.Context, conn *stream.Conn, holder, session str
 		audMu.Unlock()
 	}()
 
-	out, err := e.nc.Subscribe(linkOut(link), func(m *nats.Msg) {
+	err := e.joinSession(session, link, func(m *nats.Msg) {
 		switch m.Header.Get(hdrType) {
 		case outText:
 			_ = conn.SendText(m.Data)
@@ -137,9 +146,12 @@ func (e *Edge) Serve(ctx context.Context, conn *stream.Conn, holder, session str
 			subject := string(m.Data)
 			if setAudience(subject) {
 				// Subscribed: from now on the audience's pictures reach this node. Ask
-				// for the newest, which may have gone out just before.
-				_ = e.nc.Flush()
-				e.publishIn(link, inSub, nil)
+				// for the newest, which may have gone out just before; not on this
+				// goroutine, which carries the session's other links too.
+				go func() {
+					_ = e.nc.Flush()
+					e.publishIn(link, inSub, nil)
+				}()
 			}
 		case outClose:
 			var c closeMsg
@@ -151,7 +163,7 @@ func (e *Edge) Serve(ctx context.Context, conn *stream.Conn, holder, session str
 		conn.Close(1011, "server_error", "The server could not reach your session; connect again.")
 		return
 	}
-	defer func() { _ = out.Unsubscribe() }()
+	defer e.leaveSession(session, link)
 
 	req, _ := json.Marshal(attachRequest{Link: link, Session: session, Hello: hello, Remote: conn.RemoteAddr(), Edge: e.node})
 	actx, cancel := context.WithTimeout(ctx, attachTimeout)
@@ -215,6 +227,73 @@ func (e *Edge) relayed(m *nats.Msg) {
 		lag = time.Since(time.Unix(0, ns))
 	}
 	e.hooks.FrameRelayed(lag)
+}
+
+// joinSession routes the holder's messages for link to handle, subscribing to the
+// session's messages for this node when link is its first here. The subscription is one
+// per session, so handle runs on the goroutine that carries all of the session's links,
+// in the order the holder sent: it must not block.
+func (e *Edge) joinSession(session, link string, handle func(*nats.Msg)) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.sessions[session]
+	if s == nil {
+		prefix := sessionEdge(session, e.node) + "."
+		sub, err := e.nc.Subscribe(prefix+">", func(m *nats.Msg) { e.sessionMsg(session, prefix, m) })
+		if err != nil {
+			return err
+		}
+		s = &sessionLinks{sub: sub, links: map[string]func(*nats.Msg){}}
+		e.sessions[session] = s
+	}
+	s.links[link] = handle
+	return nil
+}
+
+func (e *Edge) leaveSession(session, link string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.sessions[session]
+	if s == nil {
+		return
+	}
+	delete(s.links, link)
+	if len(s.links) == 0 {
+		_ = s.sub.Unsubscribe()
+		delete(e.sessions, session)
+	}
+}
+
+// sessionMsg hands one of the holder's messages about a session to the link it is for,
+// or, shared text, to each link it names.
+func (e *Edge) sessionMsg(session, prefix string, m *nats.Msg) {
+	rest := strings.TrimPrefix(m.Subject, prefix)
+	var handlers []func(*nats.Msg)
+	e.mu.Lock()
+	if s := e.sessions[session]; s != nil {
+		if link, ok := strings.CutPrefix(rest, "l."); ok {
+			if h := s.links[link]; h != nil {
+				handlers = append(handlers, h)
+			}
+		} else if rest == "all" {
+			for _, link := range strings.Fields(m.Header.Get(hdrLinks)) {
+				if h := s.links[link]; h != nil {
+					handlers = append(handlers, h)
+				}
+			}
+		}
+	}
+	e.mu.Unlock()
+	for _, h := range handlers {
+		h(m)
+	}
+}
+
+// Sessions is the number of sessions whose messages this node subscribes to.
+func (e *Edge) Sessions() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.sessions)
 }
 
 // joinGroup adds conn to the viewers of an audience's pictures, subscribing when it is

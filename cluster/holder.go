@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -112,11 +113,12 @@ func (h *Holder) Links() int {
 
 func (h *Holder) onAttach(m *nats.Msg) {
 	var req attachRequest
-	if err := json.Unmarshal(m.Data, &req); err != nil || !validSubjectToken(req.Link) || !validSubjectToken(req.Session) {
+	if err := json.Unmarshal(m.Data, &req); err != nil || !validSubjectToken(req.Link) || !validSubjectToken(req.Session) || !validSubjectToken(req.Edge) {
 		h.reply(m, closeMsg{Code: 4001, Bye: "unauthorized", Message: "The request to join was malformed."})
 		return
 	}
-	rc := &RemoteConn{nc: h.nc, out: linkOut(req.Link), session: req.Session, frames: h.frames}
+	rc := &RemoteConn{nc: h.nc, out: linkOut(req.Session, req.Edge, req.Link), shared: sharedOut(req.Session, req.Edge),
+		link: req.Link, session: req.Session, frames: h.frames}
 	l := &holderLink{id: req.Link, conn: rc}
 	l.lastSeen.Store(time.Now().UnixNano())
 	rc.onClose = func() { h.drop(l, false) }
@@ -240,7 +242,9 @@ func (h *Holder) Close() {
 // each picture to its audience's subject, published once for all the nodes.
 type RemoteConn struct {
 	nc      *nats.Conn
-	out     string
+	out     string // the link's own subject on its edge
+	shared  string // the subject of text shared by the session's links on its edge
+	link    string
 	session string
 	frames  *framePublisher
 	onClose func()
@@ -325,6 +329,22 @@ func (c *RemoteConn) SendLatest(b []byte) {
 	if !c.isClosed() {
 		_ = c.publish(outLatest, b)
 	}
+}
+
+// SharedKey names the connections that text can reach together, as one message: the
+// session's links on one edge. member is this link.
+func (c *RemoteConn) SharedKey() (key, member string) { return c.shared, c.link }
+
+// SendShared sends b to links, all of c's SharedKey, as one message that their edge hands
+// to each of them.
+func (c *RemoteConn) SendShared(links []string, b []byte) {
+	if len(links) == 0 {
+		return
+	}
+	m := &nats.Msg{Subject: c.shared, Data: b, Header: nats.Header{}}
+	m.Header.Set(hdrType, outText)
+	m.Header.Set(hdrLinks, strings.Join(links, " "))
+	_ = c.nc.PublishMsg(m)
 }
 
 // Close tells the edge to close the participant's connection with a bye.

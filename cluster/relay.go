@@ -20,17 +20,25 @@ import (
 //	tandem.node.NODE.adopt       any → node: sessions were handed to it; look now
 //	tandem.node.NODE.pace        edge → holder: what its viewers did with the relayed frames
 //	tandem.link.LINK.in          edge → holder: the participant's messages, keep-alives, leave
-//	tandem.link.LINK.out         holder → edge: text, newest-wins state, close, audience, frame
+//	tandem.s.SESSION.EDGE.l.LINK holder → edge: text, newest-wins state, close, audience, frame
+//	tandem.s.SESSION.EDGE.all    holder → edge: text for several of its links (header L), once
 //	tandem.frames.SESSION.AUD    holder → edges: each audience's pictures, published once
 //
 // A frame is published once per audience, whatever the number of nodes and viewers; each
 // edge subscribes once per audience and hands the same bytes to its viewers' newest-wins
 // slots, so a viewer on another node skips stale pictures exactly as a local one does.
+//
+// Text that many participants get alike (Page mode's copy of the page) is published once
+// per audience and edge, naming the edge's links that get it. The edge subscribes once
+// per session to tandem.s.SESSION.EDGE.>, so that text and each link's own messages
+// reach it in the order the holder sent them: a patch never overtakes the snapshot it
+// changes.
 
 // Header keys of relay messages.
 const (
 	hdrType      = "T"
 	hdrPublished = "P" // unix nanoseconds at which the holder published a frame
+	hdrLinks     = "L" // the links, space-separated, that shared text is for
 )
 
 // Link message types.
@@ -59,7 +67,13 @@ func httpSubject(node string) string   { return "tandem.node." + node + ".http" 
 func adoptSubject(node string) string  { return "tandem.node." + node + ".adopt" }
 func paceSubject(node string) string   { return "tandem.node." + node + ".pace" }
 func linkIn(link string) string        { return "tandem.link." + link + ".in" }
-func linkOut(link string) string       { return "tandem.link." + link + ".out" }
+
+// sessionEdge is the prefix of what a holder sends one edge about one session.
+func sessionEdge(session, edge string) string { return "tandem.s." + session + "." + edge }
+func linkOut(session, edge, link string) string {
+	return sessionEdge(session, edge) + ".l." + link
+}
+func sharedOut(session, edge string) string { return sessionEdge(session, edge) + ".all" }
 func frameSubject(session, aud string) string {
 	return "tandem.frames." + session + "." + aud
 }

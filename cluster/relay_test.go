@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -336,6 +337,86 @@ func TestSilentEdgesLoseTheirLinks(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("a participant whose node went silent never left")
 	}
+}
+
+// TestSharedTextIsPublishedOnceAndKeepsItsPlace: text that several links of one edge get
+// alike (Page mode's copy) travels as one message, reaches each of the named links and
+// only those, and arrives in order with each link's own messages.
+func TestSharedTextIsPublishedOnceAndKeepsItsPlace(t *testing.T) {
+	h := newRelayHarness(t, 8*time.Second)
+	counter := connect(t, h.server)
+	var shared, own atomic.Int64
+	sub, err := counter.Subscribe("tandem.s.s1.e.>", func(m *nats.Msg) {
+		if strings.HasSuffix(m.Subject, ".all") {
+			shared.Add(1)
+		} else {
+			own.Add(1)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	if err := counter.Flush(); err != nil {
+		t.Fatal(err)
+	}
+
+	v1, v2, v3 := h.dial(t, "s1", "good"), h.dial(t, "s1", "good"), h.dial(t, "s1", "good")
+	conns := []*RemoteConn{<-h.sessions.added, <-h.sessions.added, <-h.sessions.added}
+	for _, c := range conns {
+		_ = c.Send(map[string]string{"type": "welcome"})
+	}
+	for _, v := range []*websocket.Conn{v1, v2, v3} {
+		readText(t, v, `{"type":"welcome"`)
+	}
+	if n := h.edge.Sessions(); n != 1 {
+		t.Fatalf("the edge subscribes to %d sessions for three links of one, want 1", n)
+	}
+
+	// Rounds of: each link's own message, then shared text for the first two, then each
+	// link's own message again, all sent at once. Each viewer must read them in that order.
+	key0, m0 := conns[0].SharedKey()
+	key1, m1 := conns[1].SharedKey()
+	if key0 == "" || key0 != key1 {
+		t.Fatalf("two links of one session on one edge have shared keys %q and %q", key0, key1)
+	}
+	const rounds = 20
+	for i := range rounds {
+		for _, c := range conns {
+			_ = c.SendText([]byte(fmt.Sprintf(`{"type":"before","i":%d}`, i)))
+		}
+		conns[0].SendShared([]string{m0, m1}, []byte(fmt.Sprintf(`{"type":"dom","i":%d}`, i)))
+		for _, c := range conns {
+			_ = c.SendText([]byte(fmt.Sprintf(`{"type":"after","i":%d}`, i)))
+		}
+	}
+	for n, v := range []*websocket.Conn{v1, v2, v3} {
+		var want []string
+		for i := range rounds {
+			want = append(want, fmt.Sprintf(`{"type":"before","i":%d}`, i))
+			if n < 2 {
+				want = append(want, fmt.Sprintf(`{"type":"dom","i":%d}`, i))
+			}
+			want = append(want, fmt.Sprintf(`{"type":"after","i":%d}`, i))
+		}
+		for _, w := range want {
+			if _, got := read(t, v); got != w {
+				t.Fatalf("viewer %d read %s, want %s", n+1, got, w)
+			}
+		}
+	}
+	if err := counter.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "every message seen by the counter", func() bool { return own.Load() >= 2*3*rounds+3 })
+	if n := shared.Load(); n != rounds {
+		t.Fatalf("%d shared messages for two links were published %d times, want %d", rounds, n, rounds)
+	}
+
+	for _, v := range []*websocket.Conn{v1, v2, v3} {
+		_ = v.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+	}
+	waitFor(t, "the session's subscription dropped", func() bool { return h.edge.Sessions() == 0 })
 }
 
 func waitFor(t *testing.T, what string, ok func() bool) {

@@ -35,6 +35,17 @@ type Conn interface {
 	Close(code int, byeCode, message string)
 }
 
+// SharedTextConn is a Conn that can receive text together with other participants', as
+// one message: a relay to another node sends the copy of the page that many of the
+// session's participants there get alike once, not once per participant.
+type SharedTextConn interface {
+	// SharedKey names the connections that can share a message ("" for none), and this
+	// one among them.
+	SharedKey() (key, member string)
+	// SendShared sends b to members, all of this connection's key, as one message.
+	SendShared(members []string, b []byte)
+}
+
 // AudienceConn is a Conn that is told which audience each picture is for: a relay to
 // another node publishes each audience's picture once, whoever watches it there.
 type AudienceConn interface {

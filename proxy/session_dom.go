@@ -210,6 +210,9 @@ func (s *Session) onDOM(raw renderer.DOMMessage) {
 		return
 	}
 	built := map[copyAudience][]byte{}
+	shared := map[sharedDOM][]string{}
+	sharedBy := map[sharedDOM]SharedTextConn{}
+	var sharedOrder []sharedDOM
 	for _, id := range s.st.order {
 		p := s.st.participants[id]
 		if !s.wantsDOM(p) {
@@ -218,10 +221,37 @@ func (s *Session) onDOM(raw renderer.DOMMessage) {
 		if m.Kind == dom.KindPatch && p.domGen != m.Gen {
 			continue // waits for its snapshot
 		}
-		if s.sendDOM(p, m, built) && m.Kind == dom.KindSnapshot {
+		b, aud, ok := s.domFor(p, m, built)
+		if !ok {
+			continue
+		}
+		if m.Kind == dom.KindSnapshot {
 			p.domGen = m.Gen
 		}
+		if sc, ok := p.conn.(SharedTextConn); ok {
+			if key, member := sc.SharedKey(); key != "" {
+				k := sharedDOM{key, aud}
+				if shared[k] == nil {
+					sharedOrder = append(sharedOrder, k)
+				}
+				shared[k] = append(shared[k], member)
+				sharedBy[k] = sc
+				continue
+			}
+		}
+		_ = p.conn.SendText(b)
 	}
+	// Before anything else of this session is sent: a participant's next message must
+	// not overtake the copy.
+	for _, k := range sharedOrder {
+		sharedBy[k].SendShared(shared[k], built[k.aud])
+	}
+}
+
+// sharedDOM is the participants whose connections share a key and who get the same copy.
+type sharedDOM struct {
+	key string
+	aud copyAudience
 }
 
 // copyAudience names the viewers who get the same copy: the picture's audience, and the
@@ -234,29 +264,38 @@ type copyAudience struct {
 // sendDOM sends m to p as p's audience receives it, built once per audience in built.
 // It reports whether anything was sent.
 func (s *Session) sendDOM(p *participant, m *dom.Message, built map[copyAudience][]byte) bool {
+	b, _, ok := s.domFor(p, m, built)
+	if ok {
+		_ = p.conn.SendText(b)
+	}
+	return ok
+}
+
+// domFor is m as p's audience receives it, built once per audience in built; ok is false
+// when p gets nothing of it.
+func (s *Session) domFor(p *participant, m *dom.Message, built map[copyAudience][]byte) (b []byte, key copyAudience, ok bool) {
 	r := s.rules.For(p.role)
 	id := audienceID{masks: mask.Key(r.MaskSelectors()), hidden: s.copyHidden(r, s.st.dom.url)}
 	if !tracked(s.st.dom.sels, mask.Selectors(id.masks)) {
-		return false // the page did not track this audience's masks: nothing is vouched for
+		return nil, key, false // the page did not track this audience's masks: nothing is vouched for
 	}
 	if id.hidden && m.Kind == dom.KindPatch {
-		return false // told once, with the snapshot
+		return nil, key, false // told once, with the snapshot
 	}
 	a := dom.AudienceOf(s.st.dom.sels, mask.Selectors(id.masks))
-	key := copyAudience{id, a.HideFrames(s.st.dom.sels, func(u string) bool { return matchesAny(r.HidePages, []string{u}) })}
-	b, ok := built[key]
+	key = copyAudience{id, a.HideFrames(s.st.dom.sels, func(u string) bool { return matchesAny(r.HidePages, []string{u}) })}
+	b, ok = built[key]
 	if !ok {
 		var err error
 		if id.hidden {
 			b, _ = json.Marshal(domMsg{Type: "dom", V: 1, Kind: "hidden"})
 		} else if b, err = m.For(a); err != nil {
 			s.log.Warn("building a DOM message", "err", err)
-			return false
+			return nil, key, false
 		}
 		built[key] = b
 	}
-	_ = p.conn.SendText(b)
-	return true
+	return b, key, true
 }
 
 // domFailed puts every DOM viewer back to pictures, saying why, until a page that can be

@@ -539,6 +539,16 @@ func TestThreeNodesServeOneSession(t *testing.T) {
 	tab := openTab(t, browser, guestLink)
 	join(t, tab, "Gita")
 	waitFrame(t, tab)
+	// The copy keeps up with the page: its counter's changes (patches, published once
+	// for node b's viewers of the guests' audience) arrive through b.
+	must(t, tab, "the copy's counter moves on", void(chromedp.Poll[bool](`(() => {
+		const f = document.querySelector('.page-copy');
+		const n = f && !f.hidden && f.contentDocument && f.contentDocument.getElementById('n');
+		if (!n) return false;
+		const v = Number(n.textContent);
+		window.__firstCount ??= v;
+		return v >= window.__firstCount + 5;
+	})()`, chromedp.WithPollingTimeout(20*time.Second))))
 	shot(t, tab, "cluster-guest-page-mode")
 	pictureMode(t, tab, "the guest")
 	shot(t, tab, "cluster-guest-picture")
