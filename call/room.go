@@ -33,10 +33,11 @@ type Room struct {
 	sfu *SFU
 	log *slog.Logger
 
-	mu     sync.Mutex
-	closed bool
-	peers  map[string]*peer
-	tracks map[string]*forward // by track id
+	mu       sync.Mutex
+	closed   bool
+	peers    map[string]*peer
+	tracks   map[string]*forward // by track id
+	onPaused func(receiver, publisher string, paused bool)
 }
 
 type peer struct {
@@ -48,14 +49,47 @@ type peer struct {
 	again    bool         // the tracks changed meanwhile: offer again after the answer
 }
 
-// forward is one published track and its copy that every other member receives.
+// forward is one published track and the copies of it that the other members receive.
 type forward struct {
+	id     string // the track's id for receivers: its publisher and kind
 	from   string
 	remote *webrtc.TrackRemote
 	pc     *webrtc.PeerConnection // the publisher's, for keyframe requests
-	local  *webrtc.TrackLocalStaticRTP
+	// downs is every receiver's copy; replaced whole under the room's lock, read by
+	// the forwarding goroutine for every packet.
+	downs atomic.Pointer[[]*downTrack]
 	// lastKeyframe is when a keyframe was last asked of the publisher (unix ns).
 	lastKeyframe atomic.Int64
+}
+
+// down is receiver to's copy, nil when it has none.
+func (f *forward) down(to string) *downTrack {
+	if ds := f.downs.Load(); ds != nil {
+		for _, d := range *ds {
+			if d.to == to {
+				return d
+			}
+		}
+	}
+	return nil
+}
+
+// setDownsLocked replaces the copies; the room's lock is held.
+func (f *forward) setDownsLocked(keep func(*downTrack) bool, add *downTrack) {
+	var next []*downTrack
+	if ds := f.downs.Load(); ds != nil {
+		for _, d := range *ds {
+			if keep(d) {
+				next = append(next, d)
+			} else {
+				d.stop()
+			}
+		}
+	}
+	if add != nil {
+		next = append(next, add)
+	}
+	f.downs.Store(&next)
 }
 
 // keyframeDue reports whether a keyframe may be asked of the publisher at now, and notes
@@ -76,6 +110,15 @@ func (s *SFU) NewRoom(log *slog.Logger) *Room {
 		log = s.log
 	}
 	return &Room{sfu: s, log: log.With("component", "call"), peers: map[string]*peer{}, tracks: map[string]*forward{}}
+}
+
+// OnVideoPaused makes the room call fn when receiver's copy of publisher's video is
+// paused because receiver's link keeps losing it, and when it resumes. fn runs on the
+// SFU's goroutines and must not block.
+func (r *Room) OnVideoPaused(fn func(receiver, publisher string, paused bool)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.onPaused = fn
 }
 
 // Join makes id a member that may publish pub and receives everyone else; send carries
@@ -201,25 +244,26 @@ func (r *Room) dropLocked(p *peer) {
 	for tid, f := range r.tracks {
 		if f.pc == p.pc {
 			delete(r.tracks, tid)
+			f.setDownsLocked(func(*downTrack) bool { return false }, nil)
+			continue
 		}
+		f.setDownsLocked(func(d *downTrack) bool { return d.to != p.id }, nil)
 	}
 	go p.pc.Close() // it waits for its goroutines, some of which may wait for r.mu
 }
 
 // forward copies a published track to every other member until it ends.
 func (r *Room) forward(p *peer, t *webrtc.TrackRemote) {
-	local, err := webrtc.NewTrackLocalStaticRTP(t.Codec().RTPCodecCapability, p.id+"-"+t.Kind().String(), p.id)
-	if err != nil {
-		r.log.Warn("call: forwarding a track", "err", err)
-		return
-	}
-	f := &forward{from: p.id, remote: t, pc: p.pc, local: local}
+	f := &forward{id: p.id + "-" + t.Kind().String(), from: p.id, remote: t, pc: p.pc}
 	r.mu.Lock()
 	if r.closed || r.peers[p.id] != p {
 		r.mu.Unlock()
 		return
 	}
-	r.tracks[local.ID()] = f
+	if old := r.tracks[f.id]; old != nil {
+		old.setDownsLocked(func(*downTrack) bool { return false }, nil)
+	}
+	r.tracks[f.id] = f
 	r.renegotiateLocked()
 	r.mu.Unlock()
 
@@ -236,13 +280,20 @@ func (r *Room) forward(p *peer, t *webrtc.TrackRemote) {
 		// The publisher's header extensions carry the ids it negotiated (its mid, audio
 		// level...), which mean other things on a receiver's connection: dropped here.
 		pkt.Extension, pkt.Extensions = false, nil
-		if err := local.WriteRTP(&pkt); err != nil && !errors.Is(err, io.ErrClosedPipe) {
-			break
+		if ds := f.downs.Load(); ds != nil {
+			for _, d := range *ds {
+				// A receiver whose connection is closing is dropped by the room; the
+				// others go on.
+				if err := d.write(&pkt); err != nil && !errors.Is(err, io.ErrClosedPipe) {
+					r.log.Debug("call: forwarding a packet", "to", d.to, "err", err)
+				}
+			}
 		}
 	}
 	r.mu.Lock()
-	if r.tracks[local.ID()] == f {
-		delete(r.tracks, local.ID())
+	if r.tracks[f.id] == f {
+		delete(r.tracks, f.id)
+		f.setDownsLocked(func(*downTrack) bool { return false }, nil)
 		r.renegotiateLocked()
 	}
 	r.mu.Unlock()
@@ -268,8 +319,9 @@ func (r *Room) offerLocked(p *peer) {
 		if t == nil {
 			continue
 		}
-		if _, ok := r.tracks[t.ID()]; !ok {
-			_ = p.pc.RemoveTrack(s)
+		f, ok := r.tracks[t.ID()]
+		if !ok || f.down(p.id) == nil || f.down(p.id).local != t {
+			_ = p.pc.RemoveTrack(s) // its publisher left, or published anew
 			continue
 		}
 		have[t.ID()] = true
@@ -278,14 +330,22 @@ func (r *Room) offerLocked(p *peer) {
 		if f.from == p.id || have[tid] {
 			continue
 		}
+		local, err := webrtc.NewTrackLocalStaticRTP(f.remote.Codec().RTPCodecCapability, f.id, f.from)
+		if err != nil {
+			r.log.Warn("call: forwarding a track", "err", err)
+			continue
+		}
 		// An m-line of its own: AddTrack would reuse the m-line this member publishes on,
 		// and its browser sends there without receiving.
-		tr, err := p.pc.AddTransceiverFromTrack(f.local, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+		tr, err := p.pc.AddTransceiverFromTrack(local, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 		if err != nil {
 			r.log.Warn("call: adding a track", "participant", p.id, "err", err)
 			continue
 		}
-		go r.relayRTCP(tr.Sender(), f)
+		d := &downTrack{to: p.id, local: local, video: f.remote.Kind() == webrtc.RTPCodecTypeVideo}
+		d.onChange = func(paused bool) { r.videoPaused(f, d, paused) }
+		f.setDownsLocked(func(old *downTrack) bool { return old.to != p.id }, d)
+		go r.relayRTCP(tr.Sender(), f, d)
 		// A new receiver needs a keyframe to start from.
 		r.keyframe(f)
 	}
@@ -306,8 +366,13 @@ func (r *Room) offerLocked(p *peer) {
 	p.send(Signal{SDP: &offer})
 }
 
-// relayRTCP passes a receiver's keyframe requests on to the publisher.
-func (r *Room) relayRTCP(sender *webrtc.RTPSender, f *forward) {
+// relayRTCP passes a receiver's keyframe requests on to the publisher, and its loss
+// reports to its copy of the track.
+func (r *Room) relayRTCP(sender *webrtc.RTPSender, f *forward, d *downTrack) {
+	var ssrc uint32
+	if enc := sender.GetParameters().Encodings; len(enc) > 0 {
+		ssrc = uint32(enc[0].SSRC)
+	}
 	for {
 		pkts, _, err := sender.ReadRTCP()
 		if err != nil {
@@ -316,9 +381,29 @@ func (r *Room) relayRTCP(sender *webrtc.RTPSender, f *forward) {
 		for _, pkt := range pkts {
 			switch pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				r.keyframe(f)
+				if !d.paused.Load() {
+					r.keyframe(f)
+				}
+			}
+			if lost, ok := lossOf(pkt, ssrc); ok {
+				d.report(lost, time.Now())
 			}
 		}
+	}
+}
+
+// videoPaused tells the room's hook that d's copy of f paused or resumed; a resumed copy
+// needs a keyframe to start from.
+func (r *Room) videoPaused(f *forward, d *downTrack, paused bool) {
+	r.log.Info("call: a receiver's copy of a video", "receiver", d.to, "publisher", f.from, "paused", paused)
+	if !paused {
+		r.keyframe(f)
+	}
+	r.mu.Lock()
+	fn := r.onPaused
+	r.mu.Unlock()
+	if fn != nil {
+		fn(d.to, f.from, paused)
 	}
 }
 

@@ -24,24 +24,37 @@ type member struct {
 	pc     *webrtc.PeerConnection
 	in     chan Signal
 	tracks chan *webrtc.TrackRemote
-	audio  *webrtc.TrackLocalStaticRTP
+	track  *webrtc.TrackLocalStaticRTP // what it publishes, nil for nothing
 	once   sync.Once
 	gone   atomic.Bool // the test is over: errors of the closing connection are expected
 }
 
 func newMember(t *testing.T, room *Room, id string, pub Publish, publishAudio bool) *member {
 	t.Helper()
-	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &member{t: t, id: id, room: room, pc: pc, in: make(chan Signal, 64), tracks: make(chan *webrtc.TrackRemote, 8)}
+	var track *webrtc.TrackLocalStaticRTP
 	if publishAudio {
-		m.audio, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic", id)
+		var err error
+		track, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic", id)
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
+	return newMemberWith(t, nil, room, id, pub, track)
+}
+
+// newMemberWith is newMember on its own pion API (nil: pion's defaults), publishing
+// track (nil: nothing).
+func newMemberWith(t *testing.T, api *webrtc.API, room *Room, id string, pub Publish, track *webrtc.TrackLocalStaticRTP) *member {
+	t.Helper()
+	newPC := webrtc.NewPeerConnection
+	if api != nil {
+		newPC = api.NewPeerConnection
+	}
+	pc, err := newPC(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &member{t: t, id: id, room: room, pc: pc, in: make(chan Signal, 64), tracks: make(chan *webrtc.TrackRemote, 8), track: track}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c != nil {
 			ci := c.ToJSON()
@@ -72,9 +85,9 @@ func (m *member) answer() {
 			}
 			return
 		}
-		if m.audio != nil {
+		if m.track != nil {
 			m.once.Do(func() {
-				if _, err := m.pc.AddTrack(m.audio); err != nil {
+				if _, err := m.pc.AddTrack(m.track); err != nil {
 					m.t.Errorf("%s: publishing: %v", m.id, err)
 				}
 			})
@@ -108,7 +121,7 @@ func (m *member) speak(ctx context.Context) {
 		}
 		p.SequenceNumber++
 		p.Timestamp += 960
-		_ = m.audio.WriteRTP(p)
+		_ = m.track.WriteRTP(p)
 	}
 }
 

@@ -82,6 +82,9 @@ func (s *Session) joinCall(p *participant, m stream.ClientMessage) {
 	pub := call.Publish{Audio: rule.Audio && (m.Audio == nil || *m.Audio), Video: rule.Video && (m.Video == nil || *m.Video)}
 	if s.st.call.room == nil {
 		s.st.call.room = s.params.Call.NewRoom(s.log)
+		s.st.call.room.OnVideoPaused(func(receiver, publisher string, paused bool) {
+			_ = s.exec(func() { s.videoPaused(ParticipantID(receiver), ParticipantID(publisher), paused) })
+		})
 	}
 	conn := p.conn
 	// The room calls send from the SFU's goroutines: the connection's queue takes it.
@@ -161,4 +164,19 @@ func (s *Session) endCall() {
 	if s.st.call.room != nil {
 		s.st.call.room.Close()
 	}
+}
+
+// videoPaused tells a participant that their copy of another's video was paused because
+// their connection kept losing it (the others' copies go on), or that it is back.
+func (s *Session) videoPaused(receiver, publisher ParticipantID, paused bool) {
+	p, from := s.st.participants[receiver], s.st.participants[publisher]
+	if p == nil || p.conn == nil || from == nil {
+		return
+	}
+	if paused {
+		_ = p.conn.Send(notice("warning", "call_video_paused",
+			"Your connection is too slow for "+from.name+"'s video: it is paused, and comes back when your connection allows. You still hear them."))
+		return
+	}
+	_ = p.conn.Send(notice("info", "call_video_resumed", from.name+"'s video is back."))
 }
