@@ -326,3 +326,6 @@ func checkPassword(p string) error {
 	}
 	return nil
 }
+
+// SharedBuckets are the store buckets of agent accounts, which a cluster's nodes share.
+func SharedBuckets() []string { return []string{string(bucketAgents), string(bucketTokens)} }

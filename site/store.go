@@ -344,3 +344,20 @@ func decode(k, v []byte) (Site, error) {
 	}
 	return r.site(), nil
 }
+
+// SharedBuckets are the store buckets of sites, which a cluster's nodes share.
+func SharedBuckets() []string {
+	return []string{string(bucketSites), string(bucketPublishable), string(bucketKeys)}
+}
+
+// NodeLocal reports an entry of the demo site, which each node makes for itself at its
+// start (with a key only that node knows) and which is therefore never shared.
+func NodeLocal(e store.Entry) bool {
+	switch e.Bucket {
+	case string(bucketSites):
+		return string(e.Key) == DemoID
+	case string(bucketPublishable), string(bucketKeys):
+		return string(e.Value) == DemoID
+	}
+	return false
+}

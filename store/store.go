@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -74,4 +75,56 @@ func (db *DB) with(readOnly bool, fn func(*bbolt.DB) error) error {
 		return fmt.Errorf("store: closing %s: %w", db.path, cerr)
 	}
 	return ferr
+}
+
+// Entry is one key of one bucket. In Apply, a nil Value deletes the key.
+type Entry struct {
+	Bucket     string
+	Key, Value []byte
+}
+
+// Entries reads every key of the named buckets; a missing bucket has none.
+func (db *DB) Entries(buckets ...string) ([]Entry, error) {
+	var out []Entry
+	err := db.View(func(tx *bbolt.Tx) error {
+		for _, name := range buckets {
+			b := tx.Bucket([]byte(name))
+			if b == nil {
+				continue
+			}
+			err := b.ForEach(func(k, v []byte) error {
+				if v == nil {
+					return nil // a nested bucket: not an entry
+				}
+				out = append(out, Entry{Bucket: name, Key: bytes.Clone(k), Value: bytes.Clone(v)})
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Apply writes entries in one transaction, creating their buckets as needed.
+func (db *DB) Apply(entries ...Entry) error {
+	return db.Update(func(tx *bbolt.Tx) error {
+		for _, e := range entries {
+			b, err := tx.CreateBucketIfNotExists([]byte(e.Bucket))
+			if err != nil {
+				return err
+			}
+			if e.Value == nil {
+				err = b.Delete(e.Key)
+			} else {
+				err = b.Put(e.Key, e.Value)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

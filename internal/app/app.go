@@ -165,7 +165,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 	// Clustered, NATS starts before the console, whose sign-ins every node shares.
 	var consoleSessions console.SessionStore // nil: this node's memory
 	if cfg.Cluster != nil {
-		if s.cluster, err = startNATS(ctx, *cfg.Cluster, cfg.DataDir, cfg.APIKey, logger); err != nil {
+		if s.cluster, err = startNATS(ctx, *cfg.Cluster, cfg.DataDir, cfg.APIKey, db, logger); err != nil {
 			return fail(err)
 		}
 		consoleSessions = s.cluster.consoleSessions

@@ -21,9 +21,12 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tandem-cobrowse/tandem/agent"
 	"github.com/tandem-cobrowse/tandem/cluster"
 	"github.com/tandem-cobrowse/tandem/console"
 	"github.com/tandem-cobrowse/tandem/proxy"
+	"github.com/tandem-cobrowse/tandem/site"
+	"github.com/tandem-cobrowse/tandem/store"
 	"github.com/tandem-cobrowse/tandem/stream"
 )
 
@@ -63,11 +66,13 @@ type clusterPart struct {
 	// consoleSessions are the agent console's sign-ins, shared by every node so a load
 	// balancer may send an agent's requests to any of them.
 	consoleSessions *cluster.KVStore
+	// config keeps sites and agent accounts alike on every node; nil for a node alone.
+	config *cluster.ConfigSync
 }
 
 // startNATS starts the embedded NATS server (or connects to the external one) and opens
 // the registry.
-func startNATS(ctx context.Context, c ClusterConfig, dataDir, apiKey string, log *slog.Logger) (*clusterPart, error) {
+func startNATS(ctx context.Context, c ClusterConfig, dataDir, apiKey string, db *store.DB, log *slog.Logger) (*clusterPart, error) {
 	if c.NATSListen == "" && c.NATSURL == "" {
 		return nil, errors.New("cluster: set the embedded NATS server's address or the NATS URL")
 	}
@@ -110,10 +115,11 @@ func startNATS(ctx context.Context, c ClusterConfig, dataDir, apiKey string, log
 		p.close()
 		return nil, err
 	}
+	clustered := len(c.Routes) > 0 || c.NATSURL != ""
 	replicas := c.Replicas
 	if replicas == 0 {
 		replicas = 1
-		if len(c.Routes) > 0 || c.NATSURL != "" {
+		if clustered {
 			replicas = 3
 		}
 	}
@@ -132,6 +138,16 @@ func startNATS(ctx context.Context, c ClusterConfig, dataDir, apiKey string, log
 	if err != nil {
 		p.close()
 		return nil, err
+	}
+	if clustered {
+		p.config, err = cluster.StartConfigSync(octx, p.nc, cluster.ConfigSyncConfig{
+			DB: db, Buckets: append(site.SharedBuckets(), agent.SharedBuckets()...), Local: site.NodeLocal,
+			Replicas: replicas, Logger: log,
+		})
+		if err != nil {
+			p.close()
+			return nil, err
+		}
 	}
 	return p, nil
 }
@@ -175,6 +191,9 @@ func (p *clusterPart) close() {
 	}
 	if p.node != nil {
 		p.node.Close()
+	}
+	if p.config != nil {
+		p.config.Close()
 	}
 	if p.nc != nil {
 		_ = p.nc.Drain()

@@ -493,11 +493,17 @@ func TestThreeNodesServeOneSession(t *testing.T) {
 		t.Fatalf("frames on a, b, c = %d, %d, %d: the relayed viewers got less than 95%%", na, nb, nc)
 	}
 
+	// Anna's account, added to node c's file only (as `tandem agents add` does), and her
+	// token reach node b's file: the nodes share sites and agents.
+	annaTokenB := annaToken
+	eventually(t, "anna's token accepted by node b", func() bool {
+		status, _ := apiCall(t, http.MethodGet, b.URL()+"/api/v1/help-requests", annaTokenB, "")
+		return status == http.StatusOK
+	})
+
 	// Anna uses the agent console through a load balancer that sends each request to
-	// node b or node c in turn (her account is on both; the session is on a): her
-	// sign-in holds whichever node answers, and a new code typed there joins her to the
-	// session.
-	annaTokenB := agentOn(t, dbOfB, "anna", "Anna")
+	// node b or node c in turn (the session is on a): her sign-in holds whichever node
+	// answers, and a new code typed there joins her to the session.
 	var turn atomic.Int64
 	backends := []string{b.URL(), c.URL()}
 	lb := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
