@@ -49,6 +49,19 @@ type Params struct {
 	// Nodes of a cluster behind a load balancer share one (cluster.KVStore), with the
 	// same SessionTTL on every node, so a sign-in through one node holds on all.
 	Sessions SessionStore
+	// Strikes, if set, counts wrong passwords across the nodes of a cluster, so that a
+	// guesser spreading attempts over nodes behind a load balancer is locked out as on
+	// one node; the per-node rate limit applies as well.
+	Strikes Strikes
+}
+
+// Strikes counts failures per key across a cluster (cluster.Registry).
+type Strikes interface {
+	// Locked reports whether key is locked out now.
+	Locked(ctx context.Context, key string) (bool, error)
+	// Strike counts one failure against key: allow of them within window lock it out
+	// for lockOut.
+	Strike(ctx context.Context, key string, allow int, window, lockOut time.Duration) error
 }
 
 // Console serves the agent console and decides which agent made a request.
@@ -61,6 +74,7 @@ type Console struct {
 	ttl      time.Duration
 	sessions *sessions
 	attempts *attempts
+	strikes  Strikes // nil alone
 	sso      *sso // nil when single sign-on is off
 	assets   *assets
 }
@@ -89,6 +103,7 @@ func New(p Params) (*Console, error) {
 		secure:   p.SecureCookies,
 		ttl:      p.SessionTTL,
 		attempts: newAttempts(),
+		strikes:  p.Strikes,
 		assets:   loadAssets(),
 	}
 	if p.PublicURL != "" {

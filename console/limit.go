@@ -19,6 +19,24 @@ var (
 	perAddr = quota{every: time.Minute / 20, burst: 20}
 )
 
+// Across a cluster, wrong passwords are also counted per name and per address on every
+// node together: a name with strikeName.allow wrong passwords within strikeName.window
+// is locked out for strikeName.lockOut, whichever nodes the attempts went to.
+var (
+	strikeName = strikeQuota{allow: 10, window: 10 * time.Minute, lockOut: 5 * time.Minute}
+	strikeAddr = strikeQuota{allow: 40, window: 10 * time.Minute, lockOut: 10 * time.Minute}
+)
+
+type strikeQuota struct {
+	allow           int
+	window, lockOut time.Duration
+}
+
+// strikeKeys are the keys a sign-in's failures count against in Strikes.
+func strikeKeys(addr, name string) [2]string {
+	return [2]string{"signin-name:" + name, "signin-addr:" + addr}
+}
+
 type quota struct {
 	every time.Duration // one more attempt per every
 	burst int

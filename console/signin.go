@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"math"
@@ -8,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -62,9 +64,16 @@ func (c *Console) signIn(ec echo.Context) error {
 		ec.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		return fail(ec, http.StatusTooManyRequests, "rate_limited", "Too many sign-in attempts; wait a minute.")
 	}
+	keys := strikeKeys(addr, nameKey(body.Name))
+	if c.lockedOut(r.Context(), keys) {
+		c.log.Warn("agent sign-in locked out across the cluster", "name", loggable(body.Name), "addr", addr)
+		ec.Response().Header().Set("Retry-After", strconv.Itoa(int(strikeName.lockOut.Seconds())))
+		return fail(ec, http.StatusTooManyRequests, "rate_limited", "Too many wrong sign-ins; wait a few minutes.")
+	}
 	a, err := c.verify(body.Name, body.Password)
 	if err != nil {
 		c.log.Info("agent sign-in refused", "name", loggable(body.Name), "addr", addr)
+		c.strike(r.Context(), keys)
 		return fail(ec, http.StatusUnauthorized, "bad_credentials", "Wrong name or password.")
 	}
 
@@ -187,3 +196,41 @@ func loggable(name string) string {
 	}
 	return "(not a valid name)"
 }
+
+// lockedOut reports whether the cluster has locked out the sign-in's name or address.
+// When the count cannot be read, the per-node limit alone applies.
+func (c *Console) lockedOut(ctx context.Context, keys [2]string) bool {
+	if c.strikes == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, strikeTimeout)
+	defer cancel()
+	for _, k := range keys {
+		locked, err := c.strikes.Locked(ctx, k)
+		if err != nil {
+			c.log.Warn("reading the cluster's sign-in strikes", "err", err)
+			return false
+		}
+		if locked {
+			return true
+		}
+	}
+	return false
+}
+
+// strike counts a wrong password against the sign-in's name and address.
+func (c *Console) strike(ctx context.Context, keys [2]string) {
+	if c.strikes == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, strikeTimeout)
+	defer cancel()
+	for i, q := range []strikeQuota{strikeName, strikeAddr} {
+		if err := c.strikes.Strike(ctx, keys[i], q.allow, q.window, q.lockOut); err != nil {
+			c.log.Warn("counting a wrong sign-in across the cluster", "err", err)
+		}
+	}
+}
+
+// strikeTimeout bounds the cluster's answer about strikes.
+const strikeTimeout = 2 * time.Second

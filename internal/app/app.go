@@ -164,11 +164,12 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 	}
 	// Clustered, NATS starts before the console, whose sign-ins every node shares.
 	var consoleSessions console.SessionStore // nil: this node's memory
+	var signInStrikes console.Strikes        // nil: this node's rate limit alone
 	if cfg.Cluster != nil {
 		if s.cluster, err = startNATS(ctx, *cfg.Cluster, cfg.DataDir, cfg.APIKey, db, logger); err != nil {
 			return fail(err)
 		}
-		consoleSessions = s.cluster.consoleSessions
+		consoleSessions, signInStrikes = s.cluster.consoleSessions, s.cluster.reg
 	}
 	cons, err := console.New(console.Params{
 		Accounts: accountsForConsole{s.agents}, OIDC: cfg.OIDC,
@@ -176,6 +177,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		Logger:     logger.With("component", "console"),
 		SessionTTL: console.DefaultSessionTTL, // the console bucket's MaxAge (cluster.go)
 		Sessions:   consoleSessions,
+		Strikes:    signInStrikes,
 	})
 	if err != nil {
 		return fail(err)

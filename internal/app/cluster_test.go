@@ -578,6 +578,42 @@ func TestThreeNodesServeOneSession(t *testing.T) {
 		}
 	}
 
+	// Wrong passwords spread over nodes a and b (each node's own limit allows five a
+	// minute) lock ben out of node c too, right password and all.
+	signIn := func(n *app.Server, password string) (int, string) {
+		// As the console page does: the sign-in form's token, then the form.
+		resp, err := http.Get(n.URL() + "/api/v1/agent/login-token")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var form struct{ Token string }
+		_ = json.NewDecoder(resp.Body).Decode(&form)
+		resp.Body.Close()
+		req, _ := http.NewRequest(http.MethodPost, n.URL()+"/agent/sign-in",
+			strings.NewReader(fmt.Sprintf(`{"name":"ben","password":%q}`, password)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Origin", n.URL())
+		req.Header.Set("X-CSRF-Token", form.Token)
+		for _, ck := range resp.Cookies() {
+			req.AddCookie(ck)
+		}
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for i := range 10 {
+		if status, out := signIn([]*app.Server{a, b}[i/5], "not ben's password"); status != http.StatusUnauthorized {
+			t.Fatalf("wrong password %d: %d %s, want 401", i+1, status, out)
+		}
+	}
+	if status, out := signIn(c, annaPassword); status != http.StatusTooManyRequests || !strings.Contains(out, "wrong sign-ins") {
+		t.Fatalf("ben after ten wrong passwords on a and b signs in on c with %d %s, want 429", status, out)
+	}
+
 	for name, v := range map[string]*viewer{"a": va, "b": vb, "c": vc} {
 		select {
 		case <-v.closed:
