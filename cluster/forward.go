@@ -11,10 +11,19 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // ErrNodeUnreachable: the node that holds a session did not answer over NATS.
 var ErrNodeUnreachable = errors.New("cluster: node unreachable")
+
+// ErrBodyTooLarge: a request to pass on had a body over the limit Forward was given.
+var ErrBodyTooLarge = errors.New("cluster: request body too large")
+
+// inlineMax is the largest body carried inside a forwarded request or answer. A larger
+// one goes through the transfers object store, in chunks that any NATS system takes
+// (an external one's max_payload is 1 MB by default), streamed rather than held whole.
+const inlineMax = 256 << 10
 
 // forwardTimeout bounds an API call passed to another node (creating a session opens a
 // tab and loads its first page there).
@@ -28,6 +37,8 @@ type forwardedRequest struct {
 	Remote string      `json:"remote"`
 	Header http.Header `json:"header"`
 	Body   []byte      `json:"body,omitempty"`
+	// BodyRef names the body in the transfers store instead, when it is over inlineMax.
+	BodyRef string `json:"bodyRef,omitempty"`
 	// Base is the scheme://host of the node that was asked: the links in the answer
 	// point at it.
 	Base string `json:"base"`
@@ -37,9 +48,10 @@ type forwardedRequest struct {
 }
 
 type forwardedResponse struct {
-	Status int         `json:"status"`
-	Header http.Header `json:"header"`
-	Body   []byte      `json:"body,omitempty"`
+	Status  int         `json:"status"`
+	Header  http.Header `json:"header"`
+	Body    []byte      `json:"body,omitempty"`
+	BodyRef string      `json:"bodyRef,omitempty"` // as forwardedRequest's
 }
 
 type forwardedKey struct{}
@@ -67,26 +79,40 @@ func ForwardedIdentity(r *http.Request) []byte {
 var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "Te", "Trailer"}
 
 // Forward passes r to node and writes its answer to w, with identity (who this node found
-// the caller to be, or nil). The body is read whole, up to max bytes.
+// the caller to be, or nil). A body over max bytes is ErrBodyTooLarge.
 func (n *Node) Forward(w http.ResponseWriter, r *http.Request, node, base string, identity []byte, max int64) error {
-	body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+	ctx, cancel := context.WithTimeout(r.Context(), forwardTimeout)
+	defer cancel()
+	body, err := io.ReadAll(io.LimitReader(r.Body, min(max, inlineMax)+1))
 	if err != nil {
 		return fmt.Errorf("cluster: reading the request: %w", err)
 	}
 	if int64(len(body)) > max {
-		return fmt.Errorf("cluster: request body over %d bytes", max)
+		return fmt.Errorf("%w: over %d bytes", ErrBodyTooLarge, max)
+	}
+	var ref string
+	if len(body) > inlineMax {
+		ref = newLinkID()
+		info, err := n.reg.transfers.Put(ctx, jetstream.ObjectMeta{Name: ref},
+			io.LimitReader(io.MultiReader(bytes.NewReader(body), r.Body), max+1))
+		if err != nil {
+			return fmt.Errorf("cluster: passing the request's body on: %w", err)
+		}
+		defer func() { _ = n.reg.transfers.Delete(context.WithoutCancel(ctx), ref) }()
+		if int64(info.Size) > max {
+			return fmt.Errorf("%w: over %d bytes", ErrBodyTooLarge, max)
+		}
+		body = nil
 	}
 	h := r.Header.Clone()
 	for _, k := range hopHeaders {
 		h.Del(k)
 	}
 	req, err := json.Marshal(forwardedRequest{Method: r.Method, URI: r.URL.RequestURI(), Host: r.Host,
-		Remote: r.RemoteAddr, Header: h, Body: body, Base: base, Identity: identity})
+		Remote: r.RemoteAddr, Header: h, Body: body, BodyRef: ref, Base: base, Identity: identity})
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), forwardTimeout)
-	defer cancel()
 	msg, err := n.nc.RequestWithContext(ctx, httpSubject(node), req)
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrNodeUnreachable, node, err)
@@ -95,12 +121,24 @@ func (n *Node) Forward(w http.ResponseWriter, r *http.Request, node, base string
 	if err := json.Unmarshal(msg.Data, &resp); err != nil {
 		return fmt.Errorf("%w: %s: bad answer: %w", ErrNodeUnreachable, node, err)
 	}
+	var answer io.Reader = bytes.NewReader(resp.Body)
+	if resp.BodyRef != "" {
+		obj, err := n.reg.transfers.Get(ctx, resp.BodyRef)
+		if err != nil {
+			return fmt.Errorf("%w: %s: its answer's body: %w", ErrNodeUnreachable, node, err)
+		}
+		defer func() {
+			obj.Close()
+			_ = n.reg.transfers.Delete(context.WithoutCancel(ctx), resp.BodyRef)
+		}()
+		answer = obj
+	}
 	for k, v := range resp.Header {
 		w.Header()[k] = v
 	}
 	w.Header().Set("X-Tandem-Node", node)
 	w.WriteHeader(resp.Status)
-	_, _ = w.Write(resp.Body)
+	_, _ = io.Copy(w, answer)
 	n.metrics.forwarded()
 	return nil
 }
@@ -118,7 +156,26 @@ func (n *Node) answerHTTP(handler http.Handler) func(m *nats.Msg) {
 			}
 			ctx, cancel := context.WithTimeout(context.WithValue(n.ctx, forwardedKey{}, forwarded{base: fr.Base, identity: fr.Identity}), forwardTimeout)
 			defer cancel()
-			req, err := http.NewRequestWithContext(ctx, fr.Method, "http://"+fr.Host+fr.URI, bytes.NewReader(fr.Body))
+			var body io.Reader = bytes.NewReader(fr.Body)
+			size := int64(len(fr.Body))
+			if fr.BodyRef != "" {
+				obj, err := n.reg.transfers.Get(ctx, fr.BodyRef)
+				if err != nil {
+					n.log.Warn("reading a forwarded request's body", "err", err)
+					n.respond(m, forwardedResponse{Status: http.StatusBadGateway,
+						Body: []byte(`{"error":"unavailable","message":"The request's body did not come through; try again."}`)})
+					return
+				}
+				defer obj.Close()
+				info, err := obj.Info()
+				if err != nil {
+					n.respond(m, forwardedResponse{Status: http.StatusBadGateway,
+						Body: []byte(`{"error":"unavailable","message":"The request's body did not come through; try again."}`)})
+					return
+				}
+				body, size = obj, int64(info.Size)
+			}
+			req, err := http.NewRequestWithContext(ctx, fr.Method, "http://"+fr.Host+fr.URI, body)
 			if err != nil {
 				n.respond(m, forwardedResponse{Status: http.StatusBadRequest, Body: []byte(`{"error":"malformed forwarded request"}`)})
 				return
@@ -126,13 +183,24 @@ func (n *Node) answerHTTP(handler http.Handler) func(m *nats.Msg) {
 			req.Header = fr.Header
 			req.Host = fr.Host
 			req.RemoteAddr = fr.Remote
-			req.ContentLength = int64(len(fr.Body))
+			req.ContentLength = size
 			rec := &bufferedResponse{header: http.Header{}}
 			handler.ServeHTTP(rec, req)
 			if rec.status == 0 {
 				rec.status = http.StatusOK
 			}
-			n.respond(m, forwardedResponse{Status: rec.status, Header: rec.header, Body: rec.body.Bytes()})
+			answer := forwardedResponse{Status: rec.status, Header: rec.header, Body: rec.body.Bytes()}
+			if rec.body.Len() > inlineMax {
+				ref := newLinkID()
+				if _, err := n.reg.transfers.Put(ctx, jetstream.ObjectMeta{Name: ref}, &rec.body); err != nil {
+					n.log.Warn("passing an answer's body back", "err", err)
+					answer = forwardedResponse{Status: http.StatusBadGateway,
+						Body: []byte(`{"error":"unavailable","message":"The answer did not come through; try again."}`)}
+				} else {
+					answer.Body, answer.BodyRef = nil, ref
+				}
+			}
+			n.respond(m, answer)
 		}()
 	}
 }

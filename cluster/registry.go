@@ -31,6 +31,10 @@ const (
 	codesBucket    = "tandem_codes"
 	helpBucket     = "tandem_help"
 	strikesBucket  = "tandem_strikes"
+	// transfersBucket is an object store; what it holds is taken within seconds, and
+	// whatever is left (its taker died) goes after transferTTL.
+	transfersBucket = "tandem_transfers"
+	transferTTL     = 10 * time.Minute
 )
 
 // NodeInfo is what a node reports of itself on every heartbeat.
@@ -71,6 +75,9 @@ type RegistryConfig struct {
 // compare-and-set, so no session is placed twice and nothing is claimed twice.
 type Registry struct {
 	sessions, claims, codes, help, strikes jetstream.KeyValue
+	// transfers carries the bodies of API calls passed between nodes that are too big
+	// for one NATS message (files given to a page, a page's assets), in chunks.
+	transfers jetstream.ObjectStore
 }
 
 // OpenRegistry creates the buckets (or binds to them), retrying while JetStream is not yet
@@ -106,6 +113,14 @@ func OpenRegistry(ctx context.Context, nc *nats.Conn, c RegistryConfig) (*Regist
 			return nil, fmt.Errorf("cluster: bucket %s: %w", b.cfg.Bucket, err)
 		}
 		*b.kv = kv
+	}
+	r.transfers, err = retry(ctx, func(ctx context.Context) (jetstream.ObjectStore, error) {
+		return js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+			Bucket: transfersBucket, TTL: transferTTL, Storage: jetstream.FileStorage, Replicas: c.Replicas,
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cluster: bucket %s: %w", transfersBucket, err)
 	}
 	return r, nil
 }

@@ -70,6 +70,11 @@ type clusterPart struct {
 	config *cluster.ConfigSync
 }
 
+// minNATSPayload is the smallest max_payload of the NATS servers Tandem works with: a
+// frame or a Page-mode snapshot travels as one message. The embedded server takes 16 MiB;
+// an external one takes 1 MB unless configured otherwise.
+const minNATSPayload = 8 << 20
+
 // startNATS starts the embedded NATS server (or connects to the external one) and opens
 // the registry.
 func startNATS(ctx context.Context, c ClusterConfig, dataDir, apiKey string, db *store.DB, log *slog.Logger) (*clusterPart, error) {
@@ -114,6 +119,11 @@ func startNATS(ctx context.Context, c ClusterConfig, dataDir, apiKey string, db 
 	if err != nil {
 		p.close()
 		return nil, err
+	}
+	if mp := p.nc.MaxPayload(); mp < minNATSPayload {
+		p.close()
+		return nil, fmt.Errorf("cluster: the NATS server takes messages of at most %d bytes (its max_payload); "+
+			"Tandem sends pictures and page copies of up to several MB in one message: set max_payload: 8MB or more in the NATS servers' configuration", mp)
 	}
 	clustered := len(c.Routes) > 0 || c.NATSURL != ""
 	replicas := c.Replicas
@@ -253,9 +263,15 @@ func (s *Server) ClusterNodes() []string {
 	return names
 }
 
-// forwardBodyMax bounds an API call passed to another node: room for a file given to a
-// page (the upload rules' cap is 10 MB by default).
-const forwardBodyMax = 11 << 20
+// forwardBodyMax bounds the body of an API call passed to another node: room for the
+// largest file a session's upload rules may allow, and for any other call what the API
+// takes. Bodies over 256 KiB travel in chunks, streamed.
+func forwardBodyMax(path string) int64 {
+	if strings.HasSuffix(path, "/files") {
+		return proxy.MaxUploadBytes + 1<<20
+	}
+	return proxy.MaxBody
+}
 
 // routeInCluster passes API calls to the node that can answer them: a new session to the
 // node with the most room, a call about a session to the node that holds it. Calls
@@ -317,13 +333,16 @@ func (s *Server) routeInCluster(next echo.HandlerFunc) echo.HandlerFunc {
 		if target == "" || target == node.Name() {
 			return next(c)
 		}
-		err := node.Forward(c.Response(), r, target, s.linkBase(c), identity, forwardBodyMax)
+		err := node.Forward(c.Response(), r, target, s.linkBase(c), identity, forwardBodyMax(r.URL.Path))
 		if err == nil {
 			return nil
 		}
 		if errors.Is(err, cluster.ErrNodeUnreachable) && r.URL.Path == "/api/v1/sessions" {
 			s.log.Warn("the node chosen for a session did not answer; placing it here", "node", target, "err", err)
 			return next(c)
+		}
+		if errors.Is(err, cluster.ErrBodyTooLarge) {
+			return fmt.Errorf("%w: %v", proxy.ErrTooLarge, err)
 		}
 		return fmt.Errorf("%w: %v", proxy.ErrUnavailable, err)
 	}
