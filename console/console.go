@@ -75,7 +75,7 @@ type Console struct {
 	sessions *sessions
 	attempts *attempts
 	strikes  Strikes // nil alone
-	sso      *sso // nil when single sign-on is off
+	sso      *sso    // nil when single sign-on is off
 	assets   *assets
 }
 
