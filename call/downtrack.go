@@ -8,6 +8,7 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // A published track reaches each receiver through a down track of its own, so that one
@@ -45,6 +46,8 @@ type downTrack struct {
 	timer    *time.Timer   // ends the current pause
 	stopped  bool
 	onChange func(paused bool)
+	// pausedGauge counts the SFU's paused copies; nil counts nothing.
+	pausedGauge prometheus.Gauge
 }
 
 // write sends pkt, numbered in this receiver's sequence, unless its copy is paused.
@@ -84,6 +87,7 @@ func (d *downTrack) report(fractionLost uint8, now time.Time) {
 	wait := d.backoff
 	d.backoff = min(2*d.backoff, pauseLongest)
 	d.paused.Store(true)
+	d.gauge(1)
 	d.timer = time.AfterFunc(wait, d.resume)
 	onChange := d.onChange
 	d.mu.Unlock()
@@ -99,7 +103,9 @@ func (d *downTrack) resume() {
 		return
 	}
 	d.resumed = time.Now()
-	d.paused.Store(false)
+	if d.paused.Swap(false) {
+		d.gauge(-1)
+	}
 	onChange := d.onChange
 	d.mu.Unlock()
 	if onChange != nil {
@@ -114,6 +120,15 @@ func (d *downTrack) stop() {
 	d.stopped = true
 	if d.timer != nil {
 		d.timer.Stop()
+	}
+	if d.paused.Swap(false) {
+		d.gauge(-1)
+	}
+}
+
+func (d *downTrack) gauge(delta float64) {
+	if d.pausedGauge != nil {
+		d.pausedGauge.Add(delta)
 	}
 }
 

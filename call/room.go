@@ -280,8 +280,13 @@ func (r *Room) forward(p *peer, t *webrtc.TrackRemote) {
 		// The publisher's header extensions carry the ids it negotiated (its mid, audio
 		// level...), which mean other things on a receiver's connection: dropped here.
 		pkt.Extension, pkt.Extensions = false, nil
+		read := time.Now()
+		sent := 0
 		if ds := f.downs.Load(); ds != nil {
 			for _, d := range *ds {
+				if !d.paused.Load() {
+					sent++
+				}
 				// A receiver whose connection is closing is dropped by the room; the
 				// others go on.
 				if err := d.write(&pkt); err != nil && !errors.Is(err, io.ErrClosedPipe) {
@@ -289,6 +294,7 @@ func (r *Room) forward(p *peer, t *webrtc.TrackRemote) {
 				}
 			}
 		}
+		r.sfu.metrics.forwarded(sent, n, read)
 	}
 	r.mu.Lock()
 	if r.tracks[f.id] == f {
@@ -342,7 +348,7 @@ func (r *Room) offerLocked(p *peer) {
 			r.log.Warn("call: adding a track", "participant", p.id, "err", err)
 			continue
 		}
-		d := &downTrack{to: p.id, local: local, video: f.remote.Kind() == webrtc.RTPCodecTypeVideo}
+		d := &downTrack{to: p.id, local: local, video: f.remote.Kind() == webrtc.RTPCodecTypeVideo, pausedGauge: r.sfu.metrics.paused}
 		d.onChange = func(paused bool) { r.videoPaused(f, d, paused) }
 		f.setDownsLocked(func(old *downTrack) bool { return old.to != p.id }, d)
 		go r.relayRTCP(tr.Sender(), f, d)

@@ -13,6 +13,7 @@ import (
 	"strconv"
 
 	"github.com/pion/webrtc/v4"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // ErrClosed is returned by a closed SFU or room.
@@ -34,6 +35,8 @@ type Config struct {
 	// ICEServers are given to participants' browsers (TURN for the most closed networks).
 	ICEServers []webrtc.ICEServer
 	Logger     *slog.Logger
+	// Metrics registers the SFU's figures; nil registers none.
+	Metrics prometheus.Registerer
 }
 
 // SFU is the server's media engine, shared by every session's room.
@@ -43,6 +46,7 @@ type SFU struct {
 	tcp        net.Listener
 	iceServers []webrtc.ICEServer
 	log        *slog.Logger
+	metrics    *metrics
 }
 
 // New opens the SFU's UDP (and TCP) port.
@@ -91,6 +95,7 @@ func New(cfg Config) (*SFU, error) {
 		tcp:        tcp,
 		iceServers: cfg.ICEServers,
 		log:        cfg.Logger.With("component", "call"),
+		metrics:    newMetrics(cfg.Metrics),
 	}, nil
 }
 

@@ -199,7 +199,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 
 	if cfg.Call.UDPAddr != "" {
 		cc := cfg.Call
-		cc.Logger = logger
+		cc.Logger, cc.Metrics = logger, reg
 		if s.sfu, err = call.New(cc); err != nil {
 			return fail(err)
 		}

@@ -23,6 +23,12 @@ type callStats struct {
 	Selected      string   `json:"selected"`
 	Joins         int      `json:"joins"`
 	Tracks        int      `json:"tracks"`
+	// For the call bench.
+	BytesReceived       float64 `json:"bytesReceived"`
+	BytesSent           float64 `json:"bytesSent"`
+	VideosDecoding      int     `json:"videosDecoding"`
+	JitterBufferDelay   float64 `json:"jitterBufferDelay"`
+	JitterBufferEmitted float64 `json:"jitterBufferEmitted"`
 }
 
 // callSession starts a server with calls on, creates a session on its demo site, and

@@ -222,7 +222,8 @@ export class Call {
   // stats sums what this side receives, for tests and diagnostics.
   async stats() {
     const out = { framesDecoded: 0, audioEnergy: 0, audioSamples: 0, audioPackets: 0, tracks: this.remote.size,
-      remotes: [], selected: '', joins: this.joins || 0 };
+      remotes: [], selected: '', joins: this.joins || 0, bytesReceived: 0, bytesSent: 0, videosDecoding: 0,
+      jitterBufferDelay: 0, jitterBufferEmitted: 0 };
     if (!this.pc) return out;
     const report = await this.pc.getStats();
     report.forEach((s) => {
@@ -233,8 +234,15 @@ export class Call {
         const remote = pair && report.get(pair.remoteCandidateId);
         if (remote) out.selected = `${remote.protocol} ${remote.address || remote.ip}:${remote.port}`;
       }
+      if (s.type === 'outbound-rtp') out.bytesSent += s.bytesSent || 0;
       if (s.type !== 'inbound-rtp') return;
-      if (s.kind === 'video') out.framesDecoded += s.framesDecoded || 0;
+      out.bytesReceived += s.bytesReceived || 0;
+      if (s.kind === 'video') {
+        out.framesDecoded += s.framesDecoded || 0;
+        if (s.framesDecoded > 0) out.videosDecoding++;
+        out.jitterBufferDelay += s.jitterBufferDelay || 0;
+        out.jitterBufferEmitted += s.jitterBufferEmittedCount || 0;
+      }
       if (s.kind === 'audio') {
         out.audioEnergy += s.totalAudioEnergy || 0;
         out.audioSamples += s.totalSamplesReceived || 0;
