@@ -1,9 +1,15 @@
 package proxy_test
 
 import (
+	"encoding/json"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/tandem-cobrowse/tandem/call"
 	"github.com/tandem-cobrowse/tandem/proxy"
@@ -73,4 +79,63 @@ func TestTheCallFollowsTheRoleRules(t *testing.T) {
 		}
 		return len(m["members"].([]any)) == 2
 	})
+}
+
+// TestCallsThroughLiveKit: with LiveKit configured, joining the call answers a room token
+// for the session's room whose grants are the role's call rule, and leaving the call takes
+// the participant out of the LiveKit room.
+func TestCallsThroughLiveKit(t *testing.T) {
+	removed := make(chan string, 4)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]string
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		if strings.HasSuffix(r.URL.Path, "/RemoveParticipant") {
+			removed <- body["room"] + "/" + body["identity"]
+		}
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	t.Cleanup(api.Close)
+	const secret = "a-livekit-api-secret-of-32-chars!"
+	lk, err := call.NewLiveKit(call.LiveKitConfig{URL: "ws" + strings.TrimPrefix(api.URL, "http"), APIKey: "key", APISecret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newProvider(t)
+	h := newHarness(t, func(rp *proxy.RegistryParams, _ *proxy.APIParams) { rp.LiveKit = lk })
+	s := h.createWith(p.URL, `{}`)
+	guest := h.join(s.ID, token(s.Links["guest"]), "Gus")
+	guestID := guest.id()
+
+	guest.send(map[string]any{"type": "call", "action": "join", "audio": true, "video": true})
+	j := guest.waitFor("call_joined", nil)
+	if j["audio"] != true || j["video"] != false {
+		t.Fatalf("the guest was granted %v, want audio only", j)
+	}
+	join, _ := j["livekit"].(map[string]any)
+	if join == nil || join["url"] != lk.URL() || join["room"] != "tandem-"+s.ID {
+		t.Fatalf("call_joined.livekit = %v", j["livekit"])
+	}
+	var claims struct {
+		jwt.RegisteredClaims
+		Video struct {
+			Room              string   `json:"room"`
+			CanPublishSources []string `json:"canPublishSources"`
+		} `json:"video"`
+	}
+	if _, err := jwt.ParseWithClaims(join["token"].(string), &claims, func(*jwt.Token) (any, error) { return []byte(secret), nil }); err != nil {
+		t.Fatal(err)
+	}
+	if claims.Subject != guestID || claims.Video.Room != "tandem-"+s.ID || len(claims.Video.CanPublishSources) != 1 || claims.Video.CanPublishSources[0] != "microphone" {
+		t.Fatalf("the guest's token: subject %q, grants %+v", claims.Subject, claims.Video)
+	}
+
+	guest.send(map[string]any{"type": "call", "action": "leave"})
+	select {
+	case got := <-removed:
+		if got != "tandem-"+s.ID+"/"+guestID {
+			t.Fatalf("removed %q from LiveKit, want the guest", got)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("leaving the call did not take the guest out of the LiveKit room")
+	}
 }

@@ -50,8 +50,11 @@ type RegistryParams struct {
 	// Claim, if set, places a new session's id in the cluster's registry before its tab
 	// opens; an error refuses the session (503).
 	Claim func(ctx context.Context, id, url string) error
-	// Call is the SFU of the sessions' calls; nil turns calls off.
+	// Call is the SFU of the sessions' calls; nil turns calls off unless LiveKit is set.
 	Call *call.SFU
+	// LiveKit, if set, carries the sessions' calls instead of Call: Tandem only mints
+	// the room tokens.
+	LiveKit *call.LiveKit
 	// Recordings is where sessions are recorded; nil turns recording off.
 	Recordings *recording.Store
 }
@@ -244,7 +247,7 @@ func (r *Registry) start(ctx context.Context, id, u string, ns SessionRequest, r
 		JPEGQuality: r.p.JPEGQuality,
 		IdleTimeout: r.p.IdleTimeout, CallTimeout: r.p.CallTimeout, Logger: r.log,
 		Metrics: r.p.Metrics, Audit: r.p.Audit, OnEnd: r.forget, ProbeInterval: r.p.ProbeInterval, Now: r.p.Now,
-		Call: r.p.Call, Recordings: r.p.Recordings,
+		Call: r.p.Call, LiveKit: r.p.LiveKit, Recordings: r.p.Recordings,
 		Handoff: handoff != nil || (restored != nil && restored.Handoff), Restored: restored,
 		OnSnapshot: r.snapshotHook(id),
 	})

@@ -110,8 +110,10 @@ type SessionParams struct {
 	Audit         *Audit
 	OnEnd         func(id string)
 	Now           func() time.Time
-	// Call is the SFU the session's call uses; nil turns calls off.
+	// Call is the SFU the session's call uses; nil turns calls off unless LiveKit is set.
 	Call *call.SFU
+	// LiveKit carries the session's call instead of Call, when set.
+	LiveKit *call.LiveKit
 	// Recordings is where the session's recordings go; nil turns recording off.
 	Recordings *recording.Store
 	// Handoff: the session started with the visitor's handed-over sign-in state.

@@ -1,9 +1,11 @@
 package proxy
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 
@@ -39,6 +41,15 @@ type callJoinedMsg struct {
 	Audio      bool               `json:"audio"`
 	Video      bool               `json:"video"`
 	ICEServers []webrtc.ICEServer `json:"iceServers"`
+	// LiveKit, when the server's calls go through LiveKit: where to connect and the
+	// room token that admits this participant with what it may publish.
+	LiveKit *liveKitJoin `json:"livekit,omitempty"`
+}
+
+type liveKitJoin struct {
+	URL   string `json:"url"`
+	Token string `json:"token"`
+	Room  string `json:"room"`
 }
 
 type rtcMsg struct {
@@ -74,12 +85,29 @@ func (s *Session) callMessage(p *participant, m stream.ClientMessage) {
 
 // joinCall lets p in, publishing what it asks for within its role's call rule.
 func (s *Session) joinCall(p *participant, m stream.ClientMessage) {
-	if s.params.Call == nil {
+	if s.params.Call == nil && s.params.LiveKit == nil {
 		_ = p.conn.Send(errMsg("forbidden", "calls are off on this server"))
 		return
 	}
 	rule := s.rules.For(p.role).Call
 	pub := call.Publish{Audio: rule.Audio && (m.Audio == nil || *m.Audio), Video: rule.Video && (m.Video == nil || *m.Video)}
+	if lk := s.params.LiveKit; lk != nil {
+		room := lk.Room(s.id)
+		token, err := lk.Token(room, string(p.id), p.name, pub)
+		if err != nil {
+			s.log.Warn("minting a LiveKit token", "participant", p.id, "err", err)
+			_ = p.conn.Send(errMsg("unavailable", "the call could not be joined"))
+			return
+		}
+		s.st.call.members[p.id] = callMember{Audio: pub.Audio, Video: pub.Video}
+		s.st.call.liveKitUsed = true
+		s.audit.Record("call_joined", s.id, slog.String("participant", string(p.id)),
+			slog.Bool("audio", pub.Audio), slog.Bool("video", pub.Video), slog.String("via", "livekit"))
+		_ = p.conn.Send(callJoinedMsg{Type: "call_joined", Audio: pub.Audio, Video: pub.Video, ICEServers: []webrtc.ICEServer{},
+			LiveKit: &liveKitJoin{URL: lk.URL(), Token: token, Room: room}})
+		s.broadcastCall()
+		return
+	}
 	if s.st.call.room == nil {
 		s.st.call.room = s.params.Call.NewRoom(s.log)
 		s.st.call.room.OnVideoPaused(func(receiver, publisher string, paused bool) {
@@ -111,6 +139,17 @@ func (s *Session) leaveCall(p *participant) {
 	delete(s.st.call.members, p.id)
 	if s.st.call.room != nil {
 		s.st.call.room.Leave(string(p.id))
+	}
+	if lk := s.params.LiveKit; lk != nil {
+		// Its token would admit it until it expires: out of the room now.
+		room, id := lk.Room(s.id), string(p.id)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := lk.RemoveParticipant(ctx, room, id); err != nil {
+				s.log.Warn("removing a participant from the LiveKit room", "participant", id, "err", err)
+			}
+		}()
 	}
 	s.audit.Record("call_left", s.id, slog.String("participant", string(p.id)))
 	s.broadcastCall()
@@ -157,12 +196,24 @@ func (s *Session) broadcastCall() {
 type callState struct {
 	room    *call.Room // nil until someone joins
 	members map[ParticipantID]callMember
+	// liveKitUsed: someone joined the session's LiveKit room, which ends with it.
+	liveKitUsed bool
 }
 
 // endCall closes the call with the session.
 func (s *Session) endCall() {
 	if s.st.call.room != nil {
 		s.st.call.room.Close()
+	}
+	if lk := s.params.LiveKit; lk != nil && s.st.call.liveKitUsed {
+		room := lk.Room(s.id)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := lk.DeleteRoom(ctx, room); err != nil {
+				s.log.Warn("ending the LiveKit room", "err", err)
+			}
+		}()
 	}
 }
 

@@ -62,6 +62,9 @@ type config struct {
 	RTCTURNURL     string
 	RTCTURNUser    string
 	RTCTURNPass    string
+	LiveKitURL     string
+	LiveKitKey     string
+	LiveKitSecret  string
 	NATSListen     string
 	NATSURL        string
 	NATSCreds      string
@@ -135,6 +138,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	str(&c.RTCUDPAddr, "rtc-udp-addr", "TANDEM_RTC_UDP_ADDR", "", "the one UDP address every call's media comes to (default: the --addr host, port 7882; off turns calls off)")
 	str(&c.RTCTCPAddr, "rtc-tcp-addr", "TANDEM_RTC_TCP_ADDR", "", "TCP address for call media from networks that block UDP (default: the --addr host, port 7881; off turns it off)")
 	str(&c.RTCPublicIP, "rtc-public-ip", "TANDEM_RTC_PUBLIC_IP", "", "comma-separated public addresses of this server behind 1:1 NAT, given to participants for call media")
+	str(&c.LiveKitURL, "livekit-url", "TANDEM_LIVEKIT_URL", "", "calls go through this LiveKit server (wss://HOST) instead of Tandem's own SFU; Tandem mints the room tokens")
+	str(&c.LiveKitKey, "livekit-api-key", "TANDEM_LIVEKIT_API_KEY", "", "API key of --livekit-url")
+	str(&c.LiveKitSecret, "livekit-api-secret", "TANDEM_LIVEKIT_API_SECRET", "", "API secret of --livekit-url")
 	str(&c.RTCTURNURL, "rtc-turn-url", "TANDEM_RTC_TURN_URL", "", "comma-separated turn: or turns: URLs participants' browsers may relay call media through")
 	str(&c.RTCTURNUser, "rtc-turn-username", "TANDEM_RTC_TURN_USERNAME", "", "username for --rtc-turn-url")
 	str(&c.RTCTURNPass, "rtc-turn-credential", "TANDEM_RTC_TURN_CREDENTIAL", "", "credential for --rtc-turn-url")
@@ -260,6 +266,9 @@ func (c config) origins() []string {
 // call is where calls take media: ports 7882 (UDP) and 7881 (TCP) on the --addr host
 // unless set.
 func (c config) call() call.Config {
+	if c.LiveKitURL != "" {
+		return call.Config{} // LiveKit carries the media: Tandem's SFU stays off
+	}
 	host, _, _ := net.SplitHostPort(c.Addr)
 	addr := func(v, port string) string {
 		switch v {
@@ -307,6 +316,7 @@ func (c config) app() app.Config {
 		DialogTimeout: c.DialogTimeout, CallTimeout: c.CallTimeout, AllowedOrigins: c.origins(),
 		AllowHosts: c.allowHosts(), DBPath: c.DBPath, HelpPatience: c.HelpPatience, OIDC: c.oidc(),
 		WarmTabs: c.WarmTabs, Call: c.call(),
+		LiveKit: call.LiveKitConfig{URL: c.LiveKitURL, APIKey: c.LiveKitKey, APISecret: c.LiveKitSecret},
 		DataDir: c.DataDir, RecordingMaxBytes: int64(c.RecordingMB) << 20, RecordingKeep: c.RecordingKeep,
 		Cluster: c.cluster(),
 	}

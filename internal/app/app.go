@@ -72,6 +72,8 @@ type Config struct {
 	WarmTabs int
 	// Call is where the sessions' calls take media; an empty UDPAddr turns calls off.
 	Call call.Config
+	// LiveKit, with a URL, carries the calls instead of Tandem's SFU.
+	LiveKit call.LiveKitConfig
 	// DataDir holds local state (recordings under recordings/); "" keeps none, and
 	// sessions cannot be recorded.
 	DataDir string
@@ -95,6 +97,7 @@ type Server struct {
 	egress   *egress.Proxy
 	echo     *echo.Echo
 	sfu      *call.SFU
+	liveKit  *call.LiveKit // nil: calls on sfu (or off)
 	recs     *recording.Store
 	// warm holds tabs made ahead for new sessions (warmtabs.go).
 	warm         *warm.Pool[*warmTab]
@@ -197,7 +200,13 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 	s.metrics = metrics.New(reg)
 	audit := proxy.NewAudit(cfg.AuditLog)
 
-	if cfg.Call.UDPAddr != "" {
+	if cfg.LiveKit.URL != "" {
+		if s.liveKit, err = call.NewLiveKit(cfg.LiveKit); err != nil {
+			return fail(err)
+		}
+		logger.Info("calls go through LiveKit", "url", s.liveKit.URL())
+	}
+	if cfg.Call.UDPAddr != "" && s.liveKit == nil {
 		cc := cfg.Call
 		cc.Logger, cc.Metrics = logger, reg
 		if s.sfu, err = call.New(cc); err != nil {
@@ -251,6 +260,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		OnJoinCode:  onJoinCode,
 		Strikes:     strikes,
 		Call:        s.sfu,
+		LiveKit:     s.liveKit,
 		Recordings:  s.recs,
 	})
 	var elsewhere proxy.Elsewhere

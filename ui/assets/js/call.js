@@ -1,7 +1,9 @@
 // The session's call: voice and video through Tandem's own SFU, negotiated on the
 // session's WebSocket (docs/protocol.md, Call). Tandem makes every offer; this side
 // answers, sending its microphone and camera on the m-lines Tandem offers to receive, and
-// shows one tile per participant in the call.
+// shows one tile per participant in the call. On a server whose calls go through LiveKit,
+// call_joined carries a room token instead, and LiveKit's own client (vendored, loaded
+// only then) carries the media; the tiles are the same.
 import { $, h } from './dom.js';
 
 const MIC_OFF = '<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" aria-hidden="true"><path d="M3 3l18 18"/><path d="M9 9v3a3 3 0 0 0 5.1 2.1M15 9.3V5a3 3 0 0 0-5.9-.7"/><path d="M19 11a7 7 0 0 1-1.2 3.9M5 11a7 7 0 0 0 11 5.7M12 18v3"/></svg>';
@@ -46,7 +48,7 @@ export class Call {
   // ready enables the button once the participant has joined the session.
   ready(on) {
     this.el.btn.disabled = !on;
-    if (on && this.want && !this.pc) this.join(); // back in after a reconnect
+    if (on && this.want && !this.pc && !this.lk) this.join(); // back in after a reconnect
   }
 
   join() {
@@ -85,6 +87,8 @@ export class Call {
   teardown() {
     if (this.pc) this.pc.close();
     this.pc = null;
+    if (this.lk) this.lk.disconnect();
+    this.lk = null;
     if (this.local) this.local.getTracks().forEach((t) => t.stop());
     this.local = null;
     this.remote.clear();
@@ -95,6 +99,7 @@ export class Call {
   async joined(m) {
     this.joins = (this.joins || 0) + 1;
     this.granted = { audio: !!m.audio, video: !!m.video };
+    if (m.livekit) { await this.joinLiveKit(m); return; }
     try {
       if (m.audio || m.video) {
         this.local = await navigator.mediaDevices.getUserMedia({ audio: !!m.audio, video: m.video ? VIDEO : false });
@@ -122,6 +127,48 @@ export class Call {
     if (this.local) this.listen(this.o.me().id, this.local);
     this.render();
     if (this.pendingOffer) { const o = this.pendingOffer; this.pendingOffer = null; this.signal(o); }
+  }
+
+  // joinLiveKit joins the session's LiveKit room with the token Tandem minted, publishing
+  // what it grants, and keeps one stream per participant (LiveKit identity = Tandem id).
+  async joinLiveKit(m) {
+    let lk;
+    try {
+      lk = await import('./vendor/livekit-client.esm.js');
+    } catch (err) {
+      this.o.toast({ level: 'error', title: 'The call could not start', message: `Its client did not load. (${err.message})`, key: 'call' });
+      return;
+    }
+    const room = new lk.Room({ adaptiveStream: false, dynacast: true });
+    this.lk = room;
+    const add = (track, participant) => {
+      const id = participant.identity;
+      let stream = this.remote.get(id);
+      if (!stream) this.remote.set(id, (stream = new MediaStream()));
+      stream.getTracks().filter((t) => t.kind === track.kind).forEach((t) => stream.removeTrack(t));
+      stream.addTrack(track.mediaStreamTrack);
+      if (track.kind === 'audio') this.listen(id, stream);
+      this.render();
+    };
+    room.on(lk.RoomEvent.TrackSubscribed, (track, _pub, participant) => add(track, participant));
+    room.on(lk.RoomEvent.TrackUnsubscribed, (track, _pub, participant) => {
+      const stream = this.remote.get(participant.identity);
+      if (stream) stream.removeTrack(track.mediaStreamTrack);
+      this.render();
+    });
+    try {
+      await room.connect(m.livekit.url, m.livekit.token);
+      if (m.audio) await room.localParticipant.setMicrophoneEnabled(true);
+      if (m.video) await room.localParticipant.setCameraEnabled(true, { resolution: { width: 640, height: 360, frameRate: 24 } });
+    } catch (err) {
+      if (this.lk !== room) return; // left meanwhile
+      this.o.toast({ level: 'warning', title: 'No microphone or camera', message: `You can listen and watch. (${err.name || err.message})`, key: 'call' });
+    }
+    if (this.lk !== room) { room.disconnect(); return; }
+    const mine = [...room.localParticipant.trackPublications.values()].map((p) => p.track && p.track.mediaStreamTrack).filter(Boolean);
+    this.local = mine.length ? new MediaStream(mine) : null;
+    if (this.local) this.listen(this.o.me().id, this.local);
+    this.render();
   }
 
   async signal(m) {
@@ -224,31 +271,50 @@ export class Call {
     const out = { framesDecoded: 0, audioEnergy: 0, audioSamples: 0, audioPackets: 0, tracks: this.remote.size,
       remotes: [], selected: '', joins: this.joins || 0, bytesReceived: 0, bytesSent: 0, videosDecoding: 0,
       jitterBufferDelay: 0, jitterBufferEmitted: 0 };
-    if (!this.pc) return out;
-    const report = await this.pc.getStats();
-    report.forEach((s) => {
-      // Where this side's media goes: every candidate Tandem offered, and the pair in use.
-      if (s.type === 'remote-candidate') out.remotes.push(`${s.protocol} ${s.address || s.ip}:${s.port}`);
-      if (s.type === 'transport' && s.selectedCandidatePairId) {
-        const pair = report.get(s.selectedCandidatePairId);
-        const remote = pair && report.get(pair.remoteCandidateId);
-        if (remote) out.selected = `${remote.protocol} ${remote.address || remote.ip}:${remote.port}`;
+    // One report of the whole connection with Tandem's SFU; through LiveKit, one per track.
+    let reports = [];
+    if (this.lk) {
+      for (const p of this.lk.remoteParticipants.values()) {
+        for (const pub of p.trackPublications.values()) {
+          if (pub.track && pub.track.receiver) reports.push(await pub.track.receiver.getStats());
+        }
       }
-      if (s.type === 'outbound-rtp') out.bytesSent += s.bytesSent || 0;
-      if (s.type !== 'inbound-rtp') return;
-      out.bytesReceived += s.bytesReceived || 0;
-      if (s.kind === 'video') {
-        out.framesDecoded += s.framesDecoded || 0;
-        if (s.framesDecoded > 0) out.videosDecoding++;
-        out.jitterBufferDelay += s.jitterBufferDelay || 0;
-        out.jitterBufferEmitted += s.jitterBufferEmittedCount || 0;
+      for (const pub of this.lk.localParticipant.trackPublications.values()) {
+        if (pub.track && pub.track.sender) reports.push(await pub.track.sender.getStats());
       }
-      if (s.kind === 'audio') {
-        out.audioEnergy += s.totalAudioEnergy || 0;
-        out.audioSamples += s.totalSamplesReceived || 0;
-        out.audioPackets += s.packetsReceived || 0;
-      }
-    });
+    } else if (this.pc) {
+      reports = [await this.pc.getStats()];
+    }
+    const counted = new Set();
+    for (const report of reports) {
+      report.forEach((s) => {
+        // Where this side's media goes: every candidate offered, and the pair in use.
+        if (s.type === 'remote-candidate') {
+          const c = `${s.protocol} ${s.address || s.ip}:${s.port}`;
+          if (!out.remotes.includes(c)) out.remotes.push(c);
+        }
+        if (s.type === 'transport' && s.selectedCandidatePairId) {
+          const pair = report.get(s.selectedCandidatePairId);
+          const remote = pair && report.get(pair.remoteCandidateId);
+          if (remote) out.selected = `${remote.protocol} ${remote.address || remote.ip}:${remote.port}`;
+        }
+        if ((s.type !== 'inbound-rtp' && s.type !== 'outbound-rtp') || counted.has(s.id)) return;
+        counted.add(s.id);
+        if (s.type === 'outbound-rtp') { out.bytesSent += s.bytesSent || 0; return; }
+        out.bytesReceived += s.bytesReceived || 0;
+        if (s.kind === 'video') {
+          out.framesDecoded += s.framesDecoded || 0;
+          if (s.framesDecoded > 0) out.videosDecoding++;
+          out.jitterBufferDelay += s.jitterBufferDelay || 0;
+          out.jitterBufferEmitted += s.jitterBufferEmittedCount || 0;
+        }
+        if (s.kind === 'audio') {
+          out.audioEnergy += s.totalAudioEnergy || 0;
+          out.audioSamples += s.totalSamplesReceived || 0;
+          out.audioPackets += s.packetsReceived || 0;
+        }
+      });
+    }
     return out;
   }
 }
