@@ -158,10 +158,17 @@ export class Call {
     });
     try {
       await room.connect(m.livekit.url, m.livekit.token);
+    } catch (err) {
+      if (this.lk !== room) return; // left meanwhile
+      this.o.toast({ level: 'error', title: 'The call could not connect', message: `Its media server did not answer. (${err.message})`, key: 'call' });
+      this.leave();
+      return;
+    }
+    try {
       if (m.audio) await room.localParticipant.setMicrophoneEnabled(true);
       if (m.video) await room.localParticipant.setCameraEnabled(true, { resolution: { width: 640, height: 360, frameRate: 24 } });
     } catch (err) {
-      if (this.lk !== room) return; // left meanwhile
+      if (this.lk !== room) return;
       this.o.toast({ level: 'warning', title: 'No microphone or camera', message: `You can listen and watch. (${err.name || err.message})`, key: 'call' });
     }
     if (this.lk !== room) { room.disconnect(); return; }
