@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -129,7 +130,7 @@ func (s *ConfigSync) merge(ctx context.Context, w jetstream.KeyWatcher) error {
 	var take []store.Entry
 	for key, v := range cluster {
 		e, ok := entryOf(key, v)
-		if !ok || s.cfg.Local(e) {
+		if !ok || !slices.Contains(s.cfg.Buckets, e.Bucket) || s.cfg.Local(e) {
 			continue
 		}
 		if !bytes.Equal(local[key], v) {
@@ -182,7 +183,7 @@ func (s *ConfigSync) run(ctx context.Context, w jetstream.KeyWatcher) {
 func (s *ConfigSync) take(e jetstream.KeyValueEntry) {
 	key := e.Key()
 	entry, ok := entryOf(key, nil)
-	if !ok {
+	if !ok || !slices.Contains(s.cfg.Buckets, entry.Bucket) {
 		return
 	}
 	if e.Operation() == jetstream.KeyValuePut {
