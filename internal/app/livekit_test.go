@@ -18,8 +18,9 @@ import (
 // in real Chromium (fake camera and microphone) join the call with the room tokens Tandem
 // mints, and each receives the other's media from LiveKit; the guest, whose role
 // publishes audio only, sends no video, and every candidate and the pair in use are
-// LiveKit's ports. It needs a LiveKit server binary, which CI does not have: run it with
-// TANDEM_LIVEKIT_SERVER=/path/to/livekit-server go test -run TestCallThroughLiveKit ./internal/app/
+// LiveKit's ports. It needs a LiveKit server binary, named by TANDEM_LIVEKIT_SERVER; .ci/run
+// builds one from the Go module proxy (go install
+// github.com/livekit/livekit-server/cmd/server@v1.13.5) and the test skips without it.
 func TestCallThroughLiveKit(t *testing.T) {
 	bin := os.Getenv("TANDEM_LIVEKIT_SERVER")
 	if bin == "" {
