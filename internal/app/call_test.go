@@ -108,6 +108,13 @@ func TestTwoPeopleTalkThroughTandem(t *testing.T) {
 	}
 	must(t, host, "both tiles show", chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf("#call-tiles .call-tile:nth-child(%d)", 2))))
 	shot(t, guest, "call-guest")
+
+	// Hana folds the dock away: the videos go, the call's sound stays, the page is free.
+	must(t, host, "Hana hides the videos", chromedp.Click(chromedp.ID("call-fold")), chromedp.WaitNotVisible(chromedp.ID("call-tiles")))
+	heard := h.AudioEnergy
+	waitStats(t, host, "Hana, folded", func(s callStats) bool { return s.AudioEnergy > heard })
+	shot(t, host, "call-folded")
+	must(t, host, "Hana shows them again", chromedp.Click(chromedp.ID("call-fold")), chromedp.WaitVisible(chromedp.ID("call-tiles")))
 	t.Logf("Gus: %+v; Hana: %+v", g, h)
 }
 

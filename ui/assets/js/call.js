@@ -37,7 +37,14 @@ export class Call {
     this.audioCtx = null;
     this.levels = new Map(); // participant id → AnalyserNode
     this.el = { btn: $('#call-btn'), dock: $('#call-dock'), tiles: $('#call-tiles'),
-      mic: $('#call-mic'), cam: $('#call-cam'), leave: $('#call-leave') };
+      mic: $('#call-mic'), cam: $('#call-cam'), leave: $('#call-leave'), fold: $('#call-fold') };
+    // Folded, the dock keeps its controls and the call's sound, and leaves the page free.
+    this.folded = localStorage.getItem('tandem.callFolded') === '1';
+    this.el.fold.addEventListener('click', () => {
+      this.folded = !this.folded;
+      try { localStorage.setItem('tandem.callFolded', this.folded ? '1' : '0'); } catch { /* private mode */ }
+      this.render();
+    });
     this.el.btn.addEventListener('click', () => (this.want ? this.leave() : this.join()));
     this.el.leave.addEventListener('click', () => this.leave());
     this.el.mic.addEventListener('click', () => this.toggle('audio'));
@@ -241,6 +248,10 @@ export class Call {
     el.btn.classList.toggle('btn-danger-soft', this.want);
     el.btn.setAttribute('aria-pressed', String(this.want));
     el.dock.hidden = !this.want;
+    el.tiles.hidden = this.folded;
+    el.fold.textContent = this.folded ? 'Show videos' : 'Hide videos';
+    el.fold.setAttribute('aria-expanded', String(!this.folded));
+    el.tiles.classList.toggle('many', this.members.length > 2);
     el.mic.disabled = !(this.granted && this.granted.audio && this.local);
     el.cam.disabled = !(this.granted && this.granted.video && this.local);
     el.mic.setAttribute('aria-pressed', String(this.muted.audio));
