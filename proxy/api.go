@@ -116,6 +116,7 @@ func (a *API) Register(e *echo.Echo) {
 	g.GET("/recordings", a.recordingsList)
 	g.GET("/recordings/:rid", a.recordingGet)
 	g.DELETE("/recordings/:rid", a.recordingDelete)
+	g.GET("/recordings/:rid/assets/:key", a.recordingAsset)
 	g.POST("/sessions/:id/files", a.upload)
 	g.GET("/sessions/:id/assets/:cap/:key", a.asset)
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"regexp"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -84,3 +86,41 @@ func (a *API) recordingDelete(c echo.Context) error {
 	a.p.Registry.p.Audit.Record("recording_deleted", "", slog.String("recording", id), slog.String("by", who))
 	return c.NoContent(http.StatusNoContent)
 }
+
+// recordingAsset serves an asset a recording's Page-mode copy refers to, from the
+// recording itself: the session's own asset paths end with the session. The replay's
+// copy loads it in the console, with the agent's sign-in.
+func (a *API) recordingAsset(c echo.Context) error {
+	if _, err := a.recordingsReader(c); err != nil {
+		return err
+	}
+	f, err := a.p.Recordings.Open(c.Param("rid"))
+	if errors.Is(err, recording.ErrNotFound) {
+		return fmt.Errorf("%w: no recording %q", ErrRecordingNotFound, c.Param("rid"))
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	ctype, body, err := recording.FindAsset(f, c.Param("key"))
+	if errors.Is(err, recording.ErrNotFound) {
+		return c.JSON(http.StatusNotFound, APIError{Error: "not_found", Message: "no such asset in the recording"})
+	}
+	if err != nil {
+		return err
+	}
+	if strings.HasPrefix(ctype, "text/css") {
+		// Its fonts and images are in the recording too.
+		body = sessionAssetPath.ReplaceAll(body, []byte("/api/v1/recordings/"+c.Param("rid")+"/assets/"))
+	}
+	h := c.Response().Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	h.Set("Cache-Control", "private, max-age=3600")
+	h.Set("Referrer-Policy", "no-referrer")
+	return c.Blob(http.StatusOK, ctype, body)
+}
+
+// sessionAssetPath is the prefix of a session's asset paths (AssetPrefix).
+var sessionAssetPath = regexp.MustCompile(`/api/v1/sessions/[A-Za-z0-9_-]+/assets/[A-Za-z0-9_-]+/`)

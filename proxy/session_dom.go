@@ -246,6 +246,7 @@ func (s *Session) onDOM(raw renderer.DOMMessage) {
 	for _, k := range sharedOrder {
 		sharedBy[k].SendShared(shared[k], built[k.aud])
 	}
+	s.recordDOM(m, built)
 }
 
 // sharedDOM is the participants whose connections share a key and who get the same copy.
@@ -274,7 +275,11 @@ func (s *Session) sendDOM(p *participant, m *dom.Message, built map[copyAudience
 // domFor is m as p's audience receives it, built once per audience in built; ok is false
 // when p gets nothing of it.
 func (s *Session) domFor(p *participant, m *dom.Message, built map[copyAudience][]byte) (b []byte, key copyAudience, ok bool) {
-	r := s.rules.For(p.role)
+	return s.domForRules(s.rules.For(p.role), m, built)
+}
+
+// domForRules is m as an audience with rules r receives it.
+func (s *Session) domForRules(r RoleRules, m *dom.Message, built map[copyAudience][]byte) (b []byte, key copyAudience, ok bool) {
 	id := audienceID{masks: mask.Key(r.MaskSelectors()), hidden: s.copyHidden(r, s.st.dom.url)}
 	if !tracked(s.st.dom.sels, mask.Selectors(id.masks)) {
 		return nil, key, false // the page did not track this audience's masks: nothing is vouched for

@@ -1,11 +1,15 @@
 package proxy
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"strings"
 	"time"
 
+	"github.com/tandem-cobrowse/tandem/dom"
 	"github.com/tandem-cobrowse/tandem/mask"
 	"github.com/tandem-cobrowse/tandem/recording"
 	"github.com/tandem-cobrowse/tandem/renderer"
@@ -29,6 +33,11 @@ type sessionRecording struct {
 	// a core.
 	madeAt  time.Time
 	madeSeq uint64
+	// Page mode's copy, as the most restricted audience gets it: the snapshot generation
+	// recorded (patches of others are not), and the assets recorded or being fetched.
+	domGen  uint64
+	assets  map[string]bool
+	fetches chan struct{} // bounds the assets fetched at once
 }
 
 // recordEvery is the shortest time between two recorded pictures: a replay needs no
@@ -79,7 +88,7 @@ func (s *Session) startRecording(p *participant) {
 		_ = p.conn.Send(errMsg("unavailable", "the recording could not be started"))
 		return
 	}
-	s.st.rec = &sessionRecording{w: w, by: p.id}
+	s.st.rec = &sessionRecording{w: w, by: p.id, assets: map[string]bool{}, fetches: make(chan struct{}, assetFetches)}
 	s.audit.Record("recording_started", s.id, slog.String("by", string(p.id)), slog.String("recording", w.ID))
 	s.broadcast(recordingMsg{Type: "recording", On: true, By: p.id, ID: w.ID})
 	s.st.stateDirty = true
@@ -89,7 +98,107 @@ func (s *Session) startRecording(p *participant) {
 	} else if s.st.lastRaw != nil {
 		s.serve(s.recordingAudience(), *s.st.lastRaw) // made now, for a still page
 	}
+	// And, in Page mode, with the copy as it is now: the newest snapshot and the changes
+	// since, or a snapshot asked for.
+	if c := s.st.dom.copy; c != nil && c.Gen == s.st.dom.gen {
+		s.recordDOM(c, map[copyAudience][]byte{})
+		for _, m := range s.st.dom.since {
+			s.recordDOM(m, map[copyAudience][]byte{})
+		}
+	} else {
+		s.requestSnapshot()
+	}
 }
+
+// assetFetches is how many of a recording's assets are fetched from the page at once.
+const assetFetches = 4
+
+// recordingRules are the most restricted audience as rules: every selector any viewing
+// role masks, every page any viewing role may not see.
+func (s *Session) recordingRules() RoleRules {
+	r := RoleRules{View: true}
+	defaults := map[string]bool{}
+	for _, sel := range DefaultMaskSelectors {
+		defaults[sel] = true
+	}
+	for _, sel := range s.rules.MaskUnion() {
+		if !defaults[sel] {
+			r.Masks = append(r.Masks, sel)
+		}
+	}
+	for _, role := range Roles {
+		if rr := s.rules.For(role); rr.View {
+			r.HidePages = append(r.HidePages, rr.HidePages...)
+		}
+	}
+	return r
+}
+
+// recordDOM keeps a Page-mode message as the most restricted audience gets it, and
+// fetches the assets it refers to into the recording (a replay outlives the session,
+// whose asset paths do not). built caches the message's versions, as in onDOM.
+func (s *Session) recordDOM(m *dom.Message, built map[copyAudience][]byte) {
+	rec := s.st.rec
+	if rec == nil {
+		return
+	}
+	switch {
+	case m.Kind == dom.KindSnapshot:
+		rec.domGen = m.Gen
+	case m.Kind == dom.KindPatch && m.Gen != rec.domGen:
+		return // of a snapshot the recording does not have
+	}
+	b, _, ok := s.domForRules(s.recordingRules(), m, built)
+	if !ok {
+		return
+	}
+	s.recordWrite(rec.w.DOM(s.now(), b))
+	s.recordAssets(rec, b)
+}
+
+// recordAssets fetches, in the background, the assets that b (a message or a style
+// sheet) refers to and the recording does not have yet, and writes each into it.
+func (s *Session) recordAssets(rec *sessionRecording, b []byte) {
+	prefix := []byte(AssetPrefix(s.id, s.assetCap))
+	for rest := b; ; {
+		i := bytes.Index(rest, prefix)
+		if i < 0 || len(rest) < i+len(prefix)+assetKeyLen {
+			return
+		}
+		key := string(rest[i+len(prefix) : i+len(prefix)+assetKeyLen])
+		rest = rest[i+len(prefix)+assetKeyLen:]
+		if rec.assets[key] {
+			continue
+		}
+		rec.assets[key] = true
+		go func() {
+			select {
+			case rec.fetches <- struct{}{}:
+			case <-s.ctx.Done():
+				return
+			}
+			defer func() { <-rec.fetches }()
+			ctx, cancel := context.WithTimeout(s.ctx, 20*time.Second)
+			defer cancel()
+			a, err := s.Asset(ctx, s.assetCap, key)
+			if err != nil {
+				return // the replay shows it missing, as a viewer would have seen it
+			}
+			_ = s.exec(func() {
+				if s.st.rec != rec {
+					return // that recording ended
+				}
+				s.recordWrite(rec.w.Asset(s.now(), key, a.ContentType, a.Body))
+				if s.st.rec == rec && strings.HasPrefix(a.ContentType, "text/css") {
+					s.recordAssets(rec, a.Body) // its fonts and images
+				}
+			})
+		}()
+	}
+}
+
+// assetKeyLen is the length of an asset's key in its path (dom.AssetRegistry).
+const assetKeyLen = 24
 
 // stopRecording ends the recording under way, if any.
 func (s *Session) stopRecording(why string) {

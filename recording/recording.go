@@ -5,12 +5,15 @@
 //
 // File format (docs/protocol.md, Recordings): the 8 bytes "TDMREC1\n", then records, each
 // a uint64 of milliseconds since the recording started, a kind byte (1: a binary frame
-// message as docs/protocol.md describes it; 2: a JSON text message), a uint32 length and
-// that many bytes, all integers big-endian.
+// message as docs/protocol.md describes it; 2: a JSON text message; 3: a Page-mode
+// message, JSON, as the recorded audience got it; 4: an asset that Page-mode messages
+// refer to: a uint32 length, that many bytes of JSON {"key","type"}, then the asset's
+// bytes), a uint32 length and that many bytes, all integers big-endian.
 package recording
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -32,6 +35,8 @@ const Magic = "TDMREC1\n"
 const (
 	KindFrame = 1
 	KindEvent = 2
+	KindDOM   = 3
+	KindAsset = 4
 )
 
 var (
@@ -194,6 +199,65 @@ func (w *Writer) Event(at time.Time, v any) error {
 		return fmt.Errorf("recording event: %w", err)
 	}
 	return w.write(at, KindEvent, b)
+}
+
+// DOM records a Page-mode message (JSON) as the recorded audience received it.
+func (w *Writer) DOM(at time.Time, msg []byte) error { return w.write(at, KindDOM, msg) }
+
+type assetHeader struct {
+	Key  string `json:"key"`
+	Type string `json:"type"`
+}
+
+// Asset records an asset the recorded Page-mode messages refer to by key.
+func (w *Writer) Asset(at time.Time, key, contentType string, body []byte) error {
+	hdr, err := json.Marshal(assetHeader{Key: key, Type: contentType})
+	if err != nil {
+		return err
+	}
+	b := make([]byte, 4, 4+len(hdr)+len(body))
+	binary.BigEndian.PutUint32(b, uint32(len(hdr)))
+	b = append(append(b, hdr...), body...)
+	return w.write(at, KindAsset, b)
+}
+
+// ParseAsset splits the data of an asset record.
+func ParseAsset(data []byte) (key, contentType string, body []byte, err error) {
+	if len(data) < 4 {
+		return "", "", nil, fmt.Errorf("%w: an asset record cut short", ErrBadFile)
+	}
+	n := binary.BigEndian.Uint32(data)
+	if uint64(n) > uint64(len(data)-4) {
+		return "", "", nil, fmt.Errorf("%w: an asset record cut short", ErrBadFile)
+	}
+	var h assetHeader
+	if err := json.Unmarshal(data[4:4+n], &h); err != nil {
+		return "", "", nil, fmt.Errorf("%w: an asset record's header: %w", ErrBadFile, err)
+	}
+	return h.Key, h.Type, data[4+n:], nil
+}
+
+// FindAsset reads a recording for the asset recorded under key; ErrNotFound if there is none.
+func FindAsset(r io.Reader, key string) (contentType string, body []byte, err error) {
+	errFound := errors.New("found")
+	err = Read(r, func(rec Record) error {
+		if rec.Kind != KindAsset {
+			return nil
+		}
+		k, t, b, err := ParseAsset(rec.Data)
+		if err != nil || k != key {
+			return err
+		}
+		contentType, body = t, bytes.Clone(b)
+		return errFound
+	})
+	switch {
+	case errors.Is(err, errFound):
+		return contentType, body, nil
+	case err != nil:
+		return "", nil, err
+	}
+	return "", nil, ErrNotFound
 }
 
 func (w *Writer) write(at time.Time, kind byte, b []byte) error {

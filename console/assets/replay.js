@@ -1,7 +1,10 @@
 // Recordings: the list of the server's session recordings and a player. A recording is
 // the most restricted audience's messages in time (docs/protocol.md, Recordings): frames
-// are drawn as viewers draw them, chat and drawings listed as they happened.
+// are drawn as viewers draw them, chat and drawings listed as they happened, and Page
+// mode's copy is built again with the viewer's own PageView, its assets loaded from the
+// recording.
 import { ApiError, request } from "./api.js";
+import { PageView } from "/assets/js/page.js";
 
 const $ = (id) => document.getElementById(id);
 const MAGIC = "TDMREC1\n";
@@ -32,6 +35,9 @@ function frameOf(data) {
   return { header, jpeg: data.subarray(5 + n) };
 }
 
+// The prefix of a session's asset paths (proxy.AssetPrefix): in a replay, the recording's.
+const SESSION_ASSETS = /\/api\/v1\/sessions\/[A-Za-z0-9_-]+\/assets\/[A-Za-z0-9_-]+\//g;
+
 const clock = (ms) => {
   const s = Math.floor(ms / 1000);
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
@@ -48,6 +54,66 @@ export class Recordings {
     $("player-play").addEventListener("click", () => (this.playing ? this.pause() : this.play()));
     $("player-seek").addEventListener("input", (e) => this.seek(Number(e.target.value)));
     $("player-speed").addEventListener("change", (e) => { this.speed = Number(e.target.value) || 1; });
+    this.view = "page";
+    $("player-page").addEventListener("click", () => this.show("page"));
+    $("player-picture").addEventListener("click", () => this.show("picture"));
+    this.copy = null;
+    this.doms = []; // Page-mode messages: {at, m}
+    this.copyAt = { snap: -1, applied: -1 };
+    new ResizeObserver(() => this.layoutCopy()).observe($("player-copy"));
+  }
+
+  // show switches the player between the recorded copy of the page and its picture.
+  show(view) {
+    this.view = view;
+    const page = view === "page" && this.doms.length > 0;
+    $("player-copy").hidden = !page;
+    $("player-screen").hidden = page;
+    $("player-page").setAttribute("aria-pressed", String(page));
+    $("player-picture").setAttribute("aria-pressed", String(!page));
+    if (page) this.layoutCopy();
+  }
+
+  layoutCopy() {
+    if (this.copy && this.copy.vw) this.copy.layout($("player-copy").clientWidth);
+  }
+
+  // showCopy brings the copy to the newest snapshot at or before index i of doms and the
+  // changes after it up to i, building it again only when the snapshot changes or time
+  // went back.
+  showCopy(i) {
+    if (i < 0) return;
+    let snap = i;
+    while (snap >= 0 && this.doms[snap].m.kind === "patch") snap--;
+    if (snap < 0) return;
+    const wrap = $("player-copy");
+    if (!this.copy) {
+      this.copy = new PageView({
+        wrap, onPointer: () => {}, onLeave: () => {}, onBlocked: () => {},
+        onResync: () => { this.copyAt = { snap: -1, applied: -1 }; },
+        onSize: (w, h) => { wrap.style.aspectRatio = `${w} / ${h}`; this.layoutCopy(); },
+      });
+      this.copy.setInteractive(false);
+    }
+    if (snap !== this.copyAt.snap || i < this.copyAt.applied) {
+      const first = this.doms[snap].m;
+      wrap.querySelector(".player-note")?.remove();
+      if (first.kind === "hidden") {
+        this.copy.conceal();
+        const note = document.createElement("p");
+        note.className = "player-note";
+        note.textContent = "The page was hidden from some viewers here: it is not recorded.";
+        wrap.append(note);
+      } else {
+        this.copy.show(true);
+        this.copy.snapshot(first);
+      }
+      this.copyAt = { snap, applied: snap };
+    }
+    for (let k = this.copyAt.applied + 1; k <= i; k++) {
+      if (this.doms[k].m.kind === "patch") this.copy.patch(this.doms[k].m);
+    }
+    this.copyAt.applied = i;
   }
 
   async start() {
@@ -109,6 +175,18 @@ export class Recordings {
       return;
     }
     this.length = this.records.length ? this.records[this.records.length - 1].at : 0;
+    // Page-mode messages, with the session's asset paths turned into the recording's.
+    const assets = `/api/v1/recordings/${encodeURIComponent(id)}/assets/`;
+    this.doms = [];
+    for (const r of this.records) {
+      if (r.kind !== 3) continue;
+      try {
+        this.doms.push({ at: r.at, m: JSON.parse(new TextDecoder().decode(r.data).replace(SESSION_ASSETS, assets)) });
+      } catch { /* a damaged record: skipped */ }
+    }
+    this.copyAt = { snap: -1, applied: -1 };
+    $("player-mode").hidden = this.doms.length === 0;
+    this.show(this.doms.length ? "page" : "picture");
     $("player").hidden = false;
     $("player-seek").max = String(this.length);
     this.seek(0);
@@ -148,9 +226,12 @@ export class Recordings {
     for (let i = 0; i < this.records.length && this.records[i].at <= ms; i++) {
       const r = this.records[i];
       if (r.kind === 1) frame = i;
-      else events.push(r);
+      else if (r.kind === 2) events.push(r);
     }
     if (frame !== this.drawn && frame >= 0) this.draw(frame);
+    let dom = -1;
+    while (dom + 1 < this.doms.length && this.doms[dom + 1].at <= ms) dom++;
+    this.showCopy(dom);
     if (!playing || events.length !== this.shownEvents) this.events(events);
   }
 
