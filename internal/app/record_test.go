@@ -155,6 +155,15 @@ func TestReplayBuildsThePageCopy(t *testing.T) {
 	if strings.Contains(text, "4111") {
 		t.Fatal("the replayed copy holds the masked card number")
 	}
+	// Nor does the recording: not in any record, nor in any recorded asset.
+	inFile, err := chromedp.Run(console, chromedp.Evaluate[string](`(async () => {
+		const list = await (await fetch('/api/v1/recordings')).json();
+		const body = await (await fetch('/api/v1/recordings/' + list.recordings[0].id)).text();
+		return (body.includes('4111') ? 'masked text; ' : '') + (body.includes('"kind":"snapshot"') ? 'snapshot' : 'no snapshot');
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil || inFile != "snapshot" {
+		t.Fatalf("the recording file: %q (%v), want a snapshot and no masked text", inFile, err)
+	}
 	// At its end, the replay's copy has the changes made while it recorded.
 	must(t, console, "Anna seeks to the end", void(chromedp.Evaluate[bool](`(() => { const s = document.getElementById('player-seek'); s.value = s.max; s.dispatchEvent(new Event('input')); return true; })()`)))
 	waitTrue(t, console, "the changes made while it recorded replay", fmt.Sprintf(`Number(%s.getElementById('step').textContent) >= %d`, copyDoc, first+6))
