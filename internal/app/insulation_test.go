@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 
+	"github.com/tandem-cobrowse/tandem/call"
 	"github.com/tandem-cobrowse/tandem/internal/app"
 )
 
@@ -156,11 +157,12 @@ func clickElement(t *testing.T, browser, viewer context.Context, pageURL, select
 }
 
 // TestParticipantsNeverContactTheProvider runs a session across the demo site's pages,
-// the popup, dialog and masked ones included, with both participants' browsers behind a
-// recording proxy: the provider's origin never appears in it.
+// the popup, dialog and masked ones included, and a call, with both participants'
+// browsers behind a recording proxy: the provider's origin never appears in it, and the
+// call's media (every ICE candidate, and the pair in use) goes to Tandem's port.
 func TestParticipantsNeverContactTheProvider(t *testing.T) {
 	execPath := chromiumOrSkip(t)
-	srv := startServer(t, app.Config{DemoAddr: "127.0.0.1:0"})
+	srv := startServer(t, app.Config{DemoAddr: "127.0.0.1:0", Call: call.Config{UDPAddr: "127.0.0.1:0"}})
 	demo := strings.TrimSuffix(srv.DemoURL(), "/")
 	demoHost := strings.TrimPrefix(demo, "http://")
 	tandemHost := strings.TrimPrefix(srv.URL(), "http://")
@@ -187,6 +189,22 @@ func TestParticipantsNeverContactTheProvider(t *testing.T) {
 	waitFrame(t, guest)
 	// The host in Page mode (the default), the guest in Picture mode: both are insulated.
 	pictureMode(t, guest, "the guest")
+	// And in a call: its media goes to Tandem's port, whichever candidates are tried.
+	joinCall(t, host, "Hana")
+	joinCall(t, guest, "Gus")
+	g := waitStats(t, guest, "Gus", func(s callStats) bool { return s.FramesDecoded > 10 && s.AudioEnergy > 0 })
+	h := waitStats(t, host, "Hana", func(s callStats) bool { return s.AudioEnergy > 0 })
+	udp, _ := srv.CallPorts()
+	for who, st := range map[string]callStats{"Gus": g, "Hana": h} {
+		if !strings.HasSuffix(st.Selected, fmt.Sprintf(":%d", udp)) {
+			t.Errorf("%s's call media goes to %q, not Tandem's port %d", who, st.Selected, udp)
+		}
+		for _, r := range st.Remotes {
+			if !strings.HasSuffix(r, fmt.Sprintf(":%d", udp)) {
+				t.Errorf("%s was offered the candidate %q, not on Tandem's port %d", who, r, udp)
+			}
+		}
+	}
 
 	for _, page := range []string{"/login", "/checkout", "/long", "/notes"} {
 		goTo(t, host, demo+page)
