@@ -74,6 +74,7 @@ type RegistryConfig struct {
 // Registry is the cluster's shared state in JetStream key-value buckets. Every claim is a
 // compare-and-set, so no session is placed twice and nothing is claimed twice.
 type Registry struct {
+	nc                                     *nats.Conn
 	sessions, claims, codes, help, strikes jetstream.KeyValue
 	// transfers carries the bodies of API calls passed between nodes that are too big
 	// for one NATS message (files given to a page, a page's assets), in chunks.
@@ -90,7 +91,7 @@ func OpenRegistry(ctx context.Context, nc *nats.Conn, c RegistryConfig) (*Regist
 	if c.Replicas <= 0 {
 		c.Replicas = 1
 	}
-	r := &Registry{}
+	r := &Registry{nc: nc}
 	buckets := []struct {
 		kv  *jetstream.KeyValue
 		cfg jetstream.KeyValueConfig
@@ -305,17 +306,40 @@ func strikeKey(key string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// Locked reports whether key is locked out now.
+// Locked reports whether key is locked out now. It reads through the bucket's leader: a
+// key-value Get may be answered by a replica that has not yet applied the lock-out another
+// node wrote a moment ago, and the guesser's next try, through a third node, would pass.
 func (r *Registry) Locked(ctx context.Context, key string) (bool, error) {
-	e, err := r.strikes.Get(ctx, strikeKey(key))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return false, nil
+	req, err := json.Marshal(map[string]string{"last_by_subj": "$KV." + strikesBucket + "." + strikeKey(key)})
+	if err != nil {
+		return false, err
 	}
+	msg, err := r.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET.KV_"+strikesBucket, req)
 	if err != nil {
 		return false, fmt.Errorf("cluster: strikes: %w", err)
 	}
+	var resp struct {
+		Message *struct {
+			Data []byte `json:"data"`
+		} `json:"message"`
+		Error *struct {
+			Code        int    `json:"code"`
+			Description string `json:"description"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(msg.Data, &resp); err != nil {
+		return false, fmt.Errorf("cluster: strikes: %w", err)
+	}
+	switch {
+	case resp.Error != nil && resp.Error.Code == 404:
+		return false, nil // never struck, or expired
+	case resp.Error != nil:
+		return false, fmt.Errorf("cluster: strikes: %s", resp.Error.Description)
+	case resp.Message == nil || len(resp.Message.Data) == 0:
+		return false, nil // deleted
+	}
 	var rec strikeRecord
-	if err := json.Unmarshal(e.Value(), &rec); err != nil {
+	if err := json.Unmarshal(resp.Message.Data, &rec); err != nil {
 		return false, fmt.Errorf("cluster: strikes: %w", err)
 	}
 	return time.Now().Before(rec.Blocked), nil
