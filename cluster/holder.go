@@ -100,6 +100,15 @@ func newHolder(nc *nats.Conn, node string, sessions Sessions, log *slog.Logger, 
 		}
 		h.subs = append(h.subs, sub)
 	}
+	// Registered at the server before anyone is told this node holds sessions: an attach
+	// request that came first would find no responder, and its participant would be
+	// turned away.
+	if err := nc.Flush(); err != nil {
+		for _, s := range h.subs {
+			_ = s.Unsubscribe()
+		}
+		return nil, err
+	}
 	go h.expire()
 	return h, nil
 }

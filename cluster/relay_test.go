@@ -114,6 +114,19 @@ func newRelayHarness(t *testing.T, expiry time.Duration) *relayHarness {
 	return h
 }
 
+// attached is the next participant the holder attached; it fails the test rather than
+// wait for ever when one never comes.
+func (h *relayHarness) attached(t *testing.T) *RemoteConn {
+	t.Helper()
+	select {
+	case c := <-h.sessions.added:
+		return c
+	case <-time.After(20 * time.Second):
+		t.Fatal("a viewer was never attached to the holder")
+		return nil
+	}
+}
+
 func (h *relayHarness) dial(t *testing.T, session, token string) *websocket.Conn {
 	t.Helper()
 	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(h.srv.URL, "http")+"/?session="+session, nil)
@@ -228,7 +241,7 @@ func TestRelayCarriesASessionToAnotherNode(t *testing.T) {
 	}
 
 	v1, v2 := h.dial(t, "s1", "good"), h.dial(t, "s1", "good")
-	c1, c2 := <-h.sessions.added, <-h.sessions.added
+	c1, c2 := h.attached(t), h.attached(t)
 	for _, c := range []*RemoteConn{c1, c2} {
 		if err := c.Send(map[string]string{"type": "welcome"}); err != nil {
 			t.Fatal(err)
@@ -313,7 +326,7 @@ func TestRelayCarriesASessionToAnotherNode(t *testing.T) {
 func TestRelayAfterTheHolderIsLost(t *testing.T) {
 	h := newRelayHarness(t, 8*time.Second)
 	v := h.dial(t, "s1", "good")
-	c := <-h.sessions.added
+	c := h.attached(t)
 	_ = c.Send(map[string]string{"type": "welcome"})
 	readText(t, v, `{"type":"welcome"`)
 	close(h.lost)
@@ -325,7 +338,7 @@ func TestRelayAfterTheHolderIsLost(t *testing.T) {
 func TestSilentEdgesLoseTheirLinks(t *testing.T) {
 	h := newRelayHarness(t, time.Second)
 	v := h.dial(t, "s1", "good")
-	c := <-h.sessions.added
+	c := h.attached(t)
 	_ = c.Send(map[string]string{"type": "welcome"})
 	readText(t, v, `{"type":"welcome"`)
 	h.edgeNC.Close() // the edge's node is gone without a word
@@ -363,7 +376,7 @@ func TestSharedTextIsPublishedOnceAndKeepsItsPlace(t *testing.T) {
 
 	v1, v2, v3 := h.dial(t, "s1", "good"), h.dial(t, "s1", "good"), h.dial(t, "s1", "good")
 	// The links attach in any order: each viewer learns which one is its own.
-	conns := []*RemoteConn{<-h.sessions.added, <-h.sessions.added, <-h.sessions.added}
+	conns := []*RemoteConn{h.attached(t), h.attached(t), h.attached(t)}
 	for i, c := range conns {
 		_ = c.Send(map[string]any{"type": "welcome", "link": i})
 	}
