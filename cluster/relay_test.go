@@ -242,13 +242,16 @@ func TestRelayCarriesASessionToAnotherNode(t *testing.T) {
 
 	v1, v2 := h.dial(t, "s1", "good"), h.dial(t, "s1", "good")
 	c1, c2 := h.attached(t), h.attached(t)
-	for _, c := range []*RemoteConn{c1, c2} {
-		if err := c.Send(map[string]string{"type": "welcome"}); err != nil {
+	for i, c := range []*RemoteConn{c1, c2} {
+		if err := c.Send(map[string]any{"type": "welcome", "link": i}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	readText(t, v1, `{"type":"welcome"`)
-	readText(t, v2, `{"type":"welcome"`)
+	// The links attach in any order: c1 must be v1's.
+	if readText(t, v1, `{"link"`) != `{"link":0,"type":"welcome"}` {
+		c1, c2 = c2, c1
+	}
+	readText(t, v2, `{"link"`)
 
 	// The same picture for both (one audience) is published once, and each viewer gets
 	// its first picture on its link.
