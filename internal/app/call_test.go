@@ -96,16 +96,7 @@ func TestTwoPeopleTalkThroughTandem(t *testing.T) {
 	// The media goes to Tandem and nowhere else: every candidate a browser was offered is
 	// on Tandem's media port, and so is the pair in use.
 	udp, _ := srv.CallPorts()
-	for who, st := range map[string]callStats{"Gus": g, "Hana": h} {
-		if !strings.HasSuffix(st.Selected, fmt.Sprintf(":%d", udp)) {
-			t.Errorf("%s's media goes to %q, not Tandem's port %d", who, st.Selected, udp)
-		}
-		for _, r := range st.Remotes {
-			if !strings.HasSuffix(r, fmt.Sprintf(":%d", udp)) {
-				t.Errorf("%s was offered the candidate %q, not on Tandem's port %d", who, r, udp)
-			}
-		}
-	}
+	mediaOnlyTo(t, "Tandem's media port", map[string]callStats{"Gus": g, "Hana": h}, udp)
 	must(t, host, "both tiles show", chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf("#call-tiles .call-tile:nth-child(%d)", 2))))
 	shot(t, guest, "call-guest")
 
@@ -146,4 +137,28 @@ func TestTheCallComesBackAfterAReconnect(t *testing.T) {
 		t.Fatalf("after the reconnect Gus's media goes to %q", st.Selected)
 	}
 	waitStats(t, host, "Hana", func(s callStats) bool { return s.AudioEnergy > 0 })
+}
+
+// mediaOnlyTo checks that every ICE candidate each participant was offered, and the pair
+// in use, are on one of ports: the call's media goes there and nowhere else.
+func mediaOnlyTo(t *testing.T, what string, stats map[string]callStats, ports ...int) {
+	t.Helper()
+	on := func(c string) bool {
+		for _, p := range ports {
+			if strings.HasSuffix(c, fmt.Sprintf(":%d", p)) {
+				return true
+			}
+		}
+		return false
+	}
+	for who, st := range stats {
+		if !on(st.Selected) {
+			t.Errorf("%s's call media goes to %q, not %s %v", who, st.Selected, what, ports)
+		}
+		for _, r := range st.Remotes {
+			if !on(r) {
+				t.Errorf("%s was offered the candidate %q, not on %s %v", who, r, what, ports)
+			}
+		}
+	}
 }

@@ -195,16 +195,7 @@ func TestParticipantsNeverContactTheProvider(t *testing.T) {
 	g := waitStats(t, guest, "Gus", func(s callStats) bool { return s.FramesDecoded > 10 && s.AudioEnergy > 0 })
 	h := waitStats(t, host, "Hana", func(s callStats) bool { return s.AudioEnergy > 0 })
 	udp, _ := srv.CallPorts()
-	for who, st := range map[string]callStats{"Gus": g, "Hana": h} {
-		if !strings.HasSuffix(st.Selected, fmt.Sprintf(":%d", udp)) {
-			t.Errorf("%s's call media goes to %q, not Tandem's port %d", who, st.Selected, udp)
-		}
-		for _, r := range st.Remotes {
-			if !strings.HasSuffix(r, fmt.Sprintf(":%d", udp)) {
-				t.Errorf("%s was offered the candidate %q, not on Tandem's port %d", who, r, udp)
-			}
-		}
-	}
+	mediaOnlyTo(t, "Tandem's media port", map[string]callStats{"Gus": g, "Hana": h}, udp)
 
 	for _, page := range []string{"/login", "/checkout", "/long", "/notes"} {
 		goTo(t, host, demo+page)
