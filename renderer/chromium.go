@@ -63,7 +63,12 @@ func allocatorOptions(execPath string, cfg Config) []chromedp.ExecAllocatorOptio
 		chromedp.Flag("disable-smooth-scrolling", true),
 		// Participants must see the page's scrollbars to know it scrolls.
 		chromedp.Flag("hide-scrollbars", false),
-		chromedp.WindowSize(1280, 800),
+		// Every tab's viewport is emulated (Tab.applyViewport) and the screencast captures
+		// the tab, not its window: a window the size of the picture would only cost each
+		// session two more picture-sized buffers in the GPU process (8 MB at 1280x800).
+		// Chromium makes a window at least 500 px wide; below about 200 px high, a page
+		// reloaded after its renderer crashed would get an empty view and no pictures.
+		chromedp.WindowSize(500, 300),
 		// chromedp's two, and memory no tab of ours uses: every browser context (one per
 		// session) gets a window whose address bar preloads its popups as WebUI pages in a
 		// renderer of their own, about 48 MB PSS per session that no one ever sees.

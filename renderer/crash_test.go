@@ -1,8 +1,10 @@
 package renderer
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"image/jpeg"
 	"testing"
 	"time"
 )
@@ -109,4 +111,32 @@ func TestCloseIsIdempotentAndEndsTheTab(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// TestCrashedPageComesBackAtItsViewport: a page whose renderer crashed is reloaded at the
+// participant's viewport, and its pictures flow again.
+func TestCrashedPageComesBackAtItsViewport(t *testing.T) {
+	tab := newTestTab(t, Viewport{Width: 640, Height: 480, DPR: 1})
+	srv := servePage(t, `<!doctype html><title>x</title><p>crash me</p>`, nil)
+	navigate(t, tab, srv.URL+"/")
+	if err := tab.Crash(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent[PageCrashed](t, tab, nil)
+	// Pictures from before the crash are of no interest.
+	for len(tab.Frames()) > 0 {
+		<-tab.Frames()
+	}
+	waitJS(t, tab, `document.readyState + ' ' + innerWidth + 'x' + innerHeight`, "complete 640x480")
+	select {
+	case f := <-tab.Frames():
+		if f.Width != 640 || f.Height != 480 {
+			t.Fatalf("a picture after the crash is %vx%v CSS px, want 640x480", f.Width, f.Height)
+		}
+		if cfg, err := jpeg.DecodeConfig(bytes.NewReader(f.JPEG)); err != nil || cfg.Width != 640 || cfg.Height != 480 {
+			t.Fatalf("a picture after the crash is %dx%d px (%v), want 640x480", cfg.Width, cfg.Height, err)
+		}
+	case <-testCtx(t).Done():
+		t.Fatal("no picture after the crash")
+	}
 }

@@ -185,10 +185,24 @@ func TestSetViewport(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitJS(t, tab, `window.innerWidth + 'x' + window.innerHeight + '@' + devicePixelRatio`, "900x500@2")
+	// The screen is the participant's viewport too, not Chromium's headless one.
+	waitJS(t, tab, `screen.width + 'x' + screen.height`, "900x500")
 	waitFor(t, "a 900 px wide frame", func() bool {
 		select {
 		case f := <-tab.Frames():
-			return f.Width == 900 && f.Height == 500
+			if f.Width != 900 || f.Height != 500 {
+				return false
+			}
+			// The whole viewport is in the picture, though the tab's window is smaller
+			// (chromium.go).
+			cfg, err := jpeg.DecodeConfig(bytes.NewReader(f.JPEG))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Width < 900 || cfg.Width*500 != cfg.Height*900 {
+				t.Fatalf("the picture is %dx%d px, want all of the 900x500 viewport", cfg.Width, cfg.Height)
+			}
+			return true
 		default:
 			return false
 		}
