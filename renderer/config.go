@@ -12,6 +12,7 @@ type Config struct {
 	JPEGQuality   int           // screencast JPEG quality, default 80
 	CallTimeout   time.Duration // timeout of every DevTools call, default 10s
 	DialogTimeout time.Duration // unanswered JS dialogs are dismissed after this, default 30s
+	DozeAfter     time.Duration // a page still this long has its screencast doze (doze.go), default DozeAfter; < 0 never
 	Logger        *slog.Logger  // nil = slog.Default()
 }
 
@@ -38,6 +39,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DialogTimeout <= 0 {
 		c.DialogTimeout = defaultDialogTimeout
+	}
+	if c.DozeAfter == 0 {
+		c.DozeAfter = DozeAfter
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -82,6 +82,7 @@ func (t *Tab) failPending(*loopState) {
 // AnswerDialog accepts or dismisses the open dialog id. A dialog that is
 // gone, or already answered, gives ErrNoDialog.
 func (t *Tab) AnswerDialog(ctx context.Context, id string, accept bool, promptText string) error {
+	t.stir(ctx)
 	if t.ctx.Err() != nil {
 		return ErrTabClosed
 	}

@@ -194,6 +194,7 @@ func (t *Tab) takeChooser(ctx context.Context, id string, files int) (cdp.Backen
 // fire) under their base names. An input that takes one file refuses several
 // (ErrOneFile, and the chooser stays open); a chooser that is gone gives ErrNoChooser.
 func (t *Tab) SetFiles(ctx context.Context, id string, paths []string) error {
+	t.stir(ctx)
 	if len(paths) == 0 {
 		return fmt.Errorf("file chooser %q: no files to set", id)
 	}
@@ -208,6 +209,7 @@ func (t *Tab) SetFiles(ctx context.Context, id string, paths []string) error {
 // CancelFileChooser answers chooser id with no files: the input keeps what it had and
 // gets a cancel event, as when a person closes the dialog.
 func (t *Tab) CancelFileChooser(ctx context.Context, id string) error {
+	t.stir(ctx)
 	node, err := t.takeChooser(ctx, id, 0)
 	if err != nil {
 		return err

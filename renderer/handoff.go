@@ -201,6 +201,7 @@ func originOf(raw string) string {
 // Handoff sets a visitor's state in the tab's browser context. Call it before the first
 // navigation; the tab must have been opened with a navigation filter when h has headers.
 func (t *Tab) Handoff(ctx context.Context, h Handoff) error {
+	t.stir(ctx)
 	cookies, err := h.validate()
 	if err != nil {
 		return err

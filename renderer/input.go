@@ -35,6 +35,7 @@ func clamp01(v float64) float64 {
 
 // Mouse injects a mouse move, press or release.
 func (t *Tab) Mouse(ctx context.Context, m MouseInput) error {
+	t.stir(ctx)
 	var typ input.DispatchMouseEventType
 	switch m.Action {
 	case "move":
@@ -102,6 +103,7 @@ func (t *Tab) Mouse(ctx context.Context, m MouseInput) error {
 
 // Wheel injects a wheel scroll at normalised coordinates.
 func (t *Tab) Wheel(ctx context.Context, w WheelInput) error {
+	t.stir(ctx)
 	x, y := t.point(w.X, w.Y)
 	t.inputMu.Lock()
 	defer t.inputMu.Unlock()
@@ -137,6 +139,7 @@ type wheelParams struct {
 // browser context shares: the key is delivered to the page without them, and the
 // session answers it with the participant's own clipboard (SelectedText, InsertText).
 func (t *Tab) Key(ctx context.Context, k KeyInput) error {
+	t.stir(ctx)
 	e := EffectOf(k)
 	vk := e.VK
 	if e.Clipboard() {
@@ -191,6 +194,7 @@ func (t *Tab) Key(ctx context.Context, k KeyInput) error {
 
 // InsertText inserts text at the caret as if typed.
 func (t *Tab) InsertText(ctx context.Context, text string) error {
+	t.stir(ctx)
 	t.inputMu.Lock()
 	defer t.inputMu.Unlock()
 	_, err := call(ctx, t, input.InsertText, input.InsertTextParams{Text: text})
@@ -199,6 +203,7 @@ func (t *Tab) InsertText(ctx context.Context, text string) error {
 
 // Compose shows an IME composition in progress; empty text cancels it.
 func (t *Tab) Compose(ctx context.Context, text string, selStart, selEnd int) error {
+	t.stir(ctx)
 	t.inputMu.Lock()
 	defer t.inputMu.Unlock()
 	_, err := call(ctx, t, input.ImeSetComposition, input.ImeSetCompositionParams{
@@ -211,6 +216,7 @@ func (t *Tab) Compose(ctx context.Context, text string, selStart, selEnd int) er
 
 // Touch injects a touch event; Touches are the points still on the surface.
 func (t *Tab) Touch(ctx context.Context, ti TouchInput) error {
+	t.stir(ctx)
 	var typ input.DispatchTouchEventType
 	switch ti.Action {
 	case "start":
@@ -249,6 +255,7 @@ func (t *Tab) Touch(ctx context.Context, ti TouchInput) error {
 // ReleaseAll releases every key and mouse button the tab believes held and
 // ends any touch, so nothing stays stuck when control changes hands.
 func (t *Tab) ReleaseAll(ctx context.Context) error {
+	t.stir(ctx)
 	t.inputMu.Lock()
 	defer t.inputMu.Unlock()
 	var errs []error

@@ -32,6 +32,10 @@ func TestMain(m *testing.M) {
 		NoSandbox: os.Getuid() == 0,
 		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 	}
+	// RENDERER_DOZE=300ms makes every tab's screencast doze that soon: a stress run.
+	if d, err := time.ParseDuration(os.Getenv("RENDERER_DOZE")); err == nil {
+		testCfg.DozeAfter = d
+	}
 	if _, err := FindChromium(""); err != nil {
 		browserErr = err
 	} else {

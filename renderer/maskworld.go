@@ -152,6 +152,7 @@ func (t *Tab) SelectedText(ctx context.Context, selectors []string) (Selection, 
 // DeleteSelection deletes the selected text of the focused field or editable region, as
 // a cut does once its text is taken. The tab's clipboard is not involved.
 func (t *Tab) DeleteSelection(ctx context.Context) error {
+	t.stir(ctx)
 	t.inputMu.Lock()
 	defer t.inputMu.Unlock()
 	return t.inWorld(ctx, `(() => { const s = getSelection(); const a = document.activeElement;

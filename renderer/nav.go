@@ -33,6 +33,7 @@ func validURL(raw string) bool {
 // navigation committed or failed, not after the full load. A failure is
 // also reported as a NavigationFailed event; a download as DownloadRefused.
 func (t *Tab) Navigate(ctx context.Context, rawURL string) error {
+	t.stir(ctx)
 	u, err := normalizeURL(rawURL)
 	if err != nil {
 		return err
@@ -54,6 +55,7 @@ func (t *Tab) GoBack(ctx context.Context) error { return t.goHistory(ctx, -1) }
 func (t *Tab) GoForward(ctx context.Context) error { return t.goHistory(ctx, +1) }
 
 func (t *Tab) goHistory(ctx context.Context, delta int) error {
+	t.stir(ctx)
 	h, err := call(ctx, t, page.GetNavigationHistory, cdp.Empty{})
 	if err != nil {
 		return err
@@ -68,6 +70,7 @@ func (t *Tab) goHistory(ctx context.Context, delta int) error {
 
 // Reload reloads the page.
 func (t *Tab) Reload(ctx context.Context) error {
+	t.stir(ctx)
 	_, err := call(ctx, t, page.Reload, page.ReloadParams{})
 	return err
 }

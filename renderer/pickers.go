@@ -223,6 +223,7 @@ func (t *Tab) pickRequest(s *loopState, r pickRequest) {
 // that is not open gives ErrNoPicker; an option or value the field refuses, ErrBadPick
 // (the picker stays open). The events the page gets are not trusted ones.
 func (t *Tab) Pick(ctx context.Context, id string, c PickerChoice) error {
+	t.stir(ctx)
 	if t.ctx.Err() != nil {
 		return ErrTabClosed
 	}

@@ -21,6 +21,7 @@ func (t *Tab) startScreencast(ctx context.Context, vp Viewport) error {
 	}); err != nil {
 		return t.wrapErr(page.StartScreencast.Method, err)
 	}
+	t.dozing.Store(false)
 	return nil
 }
 
@@ -36,10 +37,11 @@ func (t *Tab) screencast(frames iter.Seq2[page.EventScreencastFrame, error]) {
 		}
 		arrived := time.Now()
 		t.ack(ev.SessionID)
-		snap := t.masks.take(t.ctx, &ev)
-		if ev.Metadata == nil || len(ev.Data) == 0 {
+		snap := t.masks.take(t.ctx, &ev) // every frame has its snapshot, thumbnails too
+		if ev.Metadata == nil || len(ev.Data) == 0 || t.thumbnail(&ev) {
 			continue
 		}
+		t.active.Store(arrived.UnixNano())
 		m := ev.Metadata
 		ts := time.Now()
 		if m.Timestamp > 0 {

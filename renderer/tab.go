@@ -60,6 +60,12 @@ type Tab struct {
 	refreshNow chan struct{}  // the same, without the pause: the page has just painted
 	settling   chan settleJob // frames whose mask boxes the settler settles
 
+	// Dozing (doze.go): the screencast of a still page runs at thumbnail size.
+	active       atomic.Int64 // unix ns of the newest full frame or input
+	dozing       atomic.Bool  // written under vpMu
+	thumbStarted atomic.Bool  // the thumbnail screencast's first frame is still to come
+	wake         chan struct{}
+
 	// Handoff (handoff.go): headers for the provider's origin, read by the fetch handler,
 	// and the storage-seeding script until every origin is seeded.
 	fetching   bool // requests pass the fetch handler (a navigation filter is set)
@@ -98,6 +104,7 @@ func (b *Browser) newTab(ctx context.Context, vp Viewport, cfg Config, opts ...T
 		refresh:    make(chan struct{}, 1),
 		refreshNow: make(chan struct{}, 1),
 		settling:   make(chan settleJob, 64),
+		wake:       make(chan struct{}, 1),
 		events:     make(chan Event, eventBuffer),
 		done:       make(chan struct{}),
 		q:          newQueue(),
@@ -210,7 +217,9 @@ func (t *Tab) setup(ctx context.Context, o tabOptions) error {
 		t.wg.Add(1)
 		go t.navFilter(paused, o.navFilter)
 	}
-	t.wg.Add(5)
+	t.active.Store(time.Now().UnixNano())
+	t.wg.Add(6)
+	go t.dozer()
 	go t.screencast(frames)
 	go t.settler()
 	go t.loop()

@@ -21,6 +21,7 @@ import (
 	"github.com/tandem-cobrowse/tandem/console"
 	"github.com/tandem-cobrowse/tandem/egress"
 	"github.com/tandem-cobrowse/tandem/internal/app"
+	"github.com/tandem-cobrowse/tandem/renderer"
 	"github.com/tandem-cobrowse/tandem/store"
 )
 
@@ -38,6 +39,7 @@ type config struct {
 	IdleTimeout    time.Duration
 	JPEGQuality    int
 	DialogTimeout  time.Duration
+	ScreencastDoze time.Duration
 	CallTimeout    time.Duration
 	AllowedOrigins string
 	AllowHosts     string
@@ -148,6 +150,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	duration(&c.IdleTimeout, "idle-timeout", "TANDEM_IDLE_TIMEOUT", 5*time.Minute, "a session with nobody connected ends after this")
 	integer(&c.JPEGQuality, "jpeg-quality", "TANDEM_JPEG_QUALITY", 80, "JPEG quality of screencast frames, 1-100")
 	duration(&c.DialogTimeout, "dialog-timeout", "TANDEM_DIALOG_TIMEOUT", 30*time.Second, "an unanswered JavaScript dialog is dismissed after this")
+	duration(&c.ScreencastDoze, "screencast-doze", "TANDEM_SCREENCAST_DOZE", renderer.DozeAfter, "a page still this long has its screencast watch for change at thumbnail size, which saves about 10 MB per session in Chromium; 0 keeps it at full size")
 	duration(&c.CallTimeout, "call-timeout", "TANDEM_CALL_TIMEOUT", 10*time.Second, "timeout of every call to Chromium")
 	str(&c.AllowedOrigins, "allowed-origins", "TANDEM_ALLOWED_ORIGINS", "", "comma-separated origins allowed to open WebSockets (default: same origin only)")
 	str(&c.AllowHosts, "allow-hosts", "TANDEM_ALLOW_HOSTS", "", "comma-separated internal destinations sessions' browsers may reach: host:port, host or CIDR (default: none; the demo site is always allowed)")
@@ -200,6 +203,9 @@ func (c config) validate() error {
 	}
 	if c.IdleTimeout <= 0 || c.DialogTimeout <= 0 || c.CallTimeout <= 0 {
 		return fmt.Errorf("timeouts must be positive")
+	}
+	if c.ScreencastDoze < 0 {
+		return fmt.Errorf("--screencast-doze must not be negative")
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
@@ -314,12 +320,21 @@ func (c config) app() app.Config {
 		Addr: c.Addr, PublicURL: c.PublicURL, APIKey: c.APIKey, Chromium: c.Chromium, NoSandbox: c.NoSandbox,
 		DemoAddr: c.DemoAddr, MaxSessions: c.MaxSessions, IdleTimeout: c.IdleTimeout, JPEGQuality: c.JPEGQuality,
 		DialogTimeout: c.DialogTimeout, CallTimeout: c.CallTimeout, AllowedOrigins: c.origins(),
-		AllowHosts: c.allowHosts(), DBPath: c.DBPath, HelpPatience: c.HelpPatience, OIDC: c.oidc(),
+		ScreencastDoze: c.screencastDoze(),
+		AllowHosts:     c.allowHosts(), DBPath: c.DBPath, HelpPatience: c.HelpPatience, OIDC: c.oidc(),
 		WarmTabs: c.WarmTabs, Call: c.call(),
 		LiveKit: call.LiveKitConfig{URL: c.LiveKitURL, APIKey: c.LiveKitKey, APISecret: c.LiveKitSecret},
 		DataDir: c.DataDir, RecordingMaxBytes: int64(c.RecordingMB) << 20, RecordingKeep: c.RecordingKeep,
 		Cluster: c.cluster(),
 	}
+}
+
+// screencastDoze is --screencast-doze as the renderer takes it: 0 there is its default.
+func (c config) screencastDoze() time.Duration {
+	if c.ScreencastDoze == 0 {
+		return -1
+	}
+	return c.ScreencastDoze
 }
 
 // natsListen is the embedded NATS server's address: "" runs none.

@@ -44,17 +44,20 @@ import (
 
 // Config is every setting of a server.
 type Config struct {
-	Addr           string
-	PublicURL      string
-	APIKey         string
-	Chromium       string
-	NoSandbox      bool
-	DemoAddr       string
-	MaxSessions    int
-	IdleTimeout    time.Duration
-	JPEGQuality    int
-	DialogTimeout  time.Duration
-	CallTimeout    time.Duration
+	Addr          string
+	PublicURL     string
+	APIKey        string
+	Chromium      string
+	NoSandbox     bool
+	DemoAddr      string
+	MaxSessions   int
+	IdleTimeout   time.Duration
+	JPEGQuality   int
+	DialogTimeout time.Duration
+	CallTimeout   time.Duration
+	// ScreencastDoze: a page still this long has its screencast doze (renderer.DozeAfter
+	// when 0); negative never.
+	ScreencastDoze time.Duration
 	AllowedOrigins []string
 	// AllowHosts opens internal destinations to sessions' browsers: host:port, host or
 	// CIDR entries (see egress.ParseAllowList). The demo site is allowed by itself.
@@ -115,7 +118,8 @@ type Server struct {
 func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) {
 	browser, err := renderer.Start(ctx, renderer.Config{
 		ExecPath: cfg.Chromium, NoSandbox: cfg.NoSandbox, JPEGQuality: cfg.JPEGQuality,
-		CallTimeout: cfg.CallTimeout, DialogTimeout: cfg.DialogTimeout, Logger: logger,
+		CallTimeout: cfg.CallTimeout, DialogTimeout: cfg.DialogTimeout, DozeAfter: cfg.ScreencastDoze,
+		Logger: logger,
 	})
 	if err != nil {
 		return nil, err
