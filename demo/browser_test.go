@@ -130,6 +130,27 @@ func TestInBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("the paused trail cam stays still and its probe still flips", func(t *testing.T) {
+		ctx := tab(t, "/animated?paused")
+		if err := chromedp.Do(ctx, chromedp.MouseClickXY(640, 500)); err != nil {
+			t.Fatal(err)
+		}
+		// The press's flip has run, and so has any animation frame queued before it.
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("probe").dataset.state === "white"`,
+			chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+			t.Fatalf("the probe did not flip: %v", err)
+		}
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[string](
+			`new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(document.getElementById("clock").textContent + " " + (document.getElementById("hiker").getAttribute("transform") || "none")))))`,
+			chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != "paused none" {
+			t.Fatalf("the paused trail cam shows clock and hiker %q, want %q", got, "paused none")
+		}
+	})
+
 	t.Run("the field guide is at least eight screens long and its contents scroll", func(t *testing.T) {
 		ctx := tab(t, "/long")
 		screens, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.documentElement.scrollHeight / window.innerHeight`))

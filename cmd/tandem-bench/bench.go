@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/tandem-cobrowse/tandem/metrics"
 	"log/slog"
 	"os"
 	"runtime"
@@ -12,7 +10,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tandem-cobrowse/tandem/demo"
+	"github.com/tandem-cobrowse/tandem/metrics"
+	"github.com/tandem-cobrowse/tandem/renderer"
 )
 
 // Bounds of every wait; generous, because a loaded 2-core machine is slow, not broken.
@@ -116,6 +118,13 @@ func (b *bench) run(ctx context.Context) (report, error) {
 	direct.close()
 	if err != nil {
 		return r, err
+	}
+
+	if b.o.StillSamples > 0 {
+		b.say("timing %d inputs on a still page, each after %s still", b.o.StillSamples, renderer.DozeAfter+2*time.Second)
+		if err := b.stillLatency(ctx, &r); err != nil {
+			return r, err
+		}
 	}
 
 	b.say("opening %d extra sessions on %s", b.o.ExtraSessions, r.ExtraPage)
@@ -364,6 +373,32 @@ func (b *bench) firstFrame(ctx context.Context, page string, i int) (ttff, error
 	return ttff{Total: c.snapshot().FirstAt.Sub(t0), Post: post}, nil
 }
 
+// stillLatency times input on a page that is still but for the input (stillLatency).
+func (b *bench) stillLatency(ctx context.Context, r *report) error {
+	sess, err := b.api.create(ctx, b.demo+"animated?paused")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = b.api.end(context.Background(), sess) }()
+	hp := b.api.clientParams(sess, "host", "bench-still-host")
+	pb := probe{X: float64(demo.ProbeX), Y: float64(demo.ProbeY), Size: float64(demo.ProbeSize)}
+	hp.Probe = &pb
+	host, err := dial(ctx, hp)
+	if err != nil {
+		return err
+	}
+	defer host.close()
+	if err := host.waitFirstFrame(ctx, firstFrameTimeout); err != nil {
+		return fmt.Errorf("still page host: %w", err)
+	}
+	if err := ensureControl(ctx, host); err != nil {
+		return err
+	}
+	r.StillDozing, r.StillAwake, err = measureStillLatency(ctx, host, pb, b.o.StillSamples,
+		renderer.DozeAfter+2*time.Second, b.o.Spacing, sampleTimeout)
+	return err
+}
+
 // extraSessions measures the memory that each further session costs.
 func (b *bench) extraSessions(ctx context.Context, r *report) error {
 	// Let the fresh sessions' renderer processes go before the baseline.
@@ -402,11 +437,20 @@ func (b *bench) extraSessions(ctx context.Context, r *report) error {
 	if err := sleep(ctx, settle); err != nil {
 		return err
 	}
-	after, err := measure()
+	active, err := measure()
 	if err != nil {
 		return err
 	}
-	r.Before, r.After = before, after
+	// A page that stays still has its screencast doze (renderer/doze.go): measure again
+	// once it has.
+	if err := sleep(ctx, renderer.DozeAfter+2*time.Second); err != nil {
+		return err
+	}
+	still, err := measure()
+	if err != nil {
+		return err
+	}
+	r.Before, r.Active, r.After = before, active, still
 	return nil
 }
 

@@ -22,7 +22,10 @@ type directTab struct {
 }
 
 func openDirect(ctx context.Context, chromium, pageURL string, logger *slog.Logger) (*directTab, error) {
-	b, err := renderer.Start(ctx, renderer.Config{ExecPath: chromium, NoSandbox: os.Geteuid() == 0, JPEGQuality: 80, Logger: logger})
+	b, err := renderer.Start(ctx, renderer.Config{
+		ExecPath: chromium, NoSandbox: os.Geteuid() == 0, JPEGQuality: 80, Logger: logger,
+		DozeAfter: -1, // the reference is Chromium's own screencast, always at full size
+	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: direct Chromium: %v", ErrServer, err)
 	}

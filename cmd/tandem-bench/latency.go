@@ -179,3 +179,56 @@ func (pr *prober) waitFlip(ctx context.Context, cur observation, t0 time.Time, t
 		}
 	}
 }
+
+// measureStillLatency times inputs on a page that stays still unless pressed (its probe
+// black at first), each after the page had been still for still: long enough for the
+// screencast to doze (renderer/doze.go). Each is followed, spacing later, by one on the
+// same page awake, for comparison.
+func measureStillLatency(ctx context.Context, host *client, p probe, samples int, still, spacing, timeout time.Duration) (dozing, awake latencyResult, err error) {
+	pr := &prober{host: host, p: p, res: &dozing}
+	host.probing.Store(true)
+	defer func() {
+		host.probing.Store(false)
+		pr.drain()
+	}()
+	// Nothing changes the page but these presses, so the probe's colour is known: no frame
+	// comes to tell it.
+	cur := observation{Colour: colourBlack}
+	press := func(res *latencyResult) error {
+		pr.res = res
+		pr.drain()
+		t0 := time.Now()
+		if err := host.send(mouse("down", 1)); err != nil {
+			return fmt.Errorf("%w: mousedown: %v", ErrDisconnect, err)
+		}
+		lat, err := pr.waitFlip(ctx, cur, t0, timeout)
+		if err := host.send(mouse("up", 0)); err != nil {
+			return fmt.Errorf("%w: mouseup: %v", ErrDisconnect, err)
+		}
+		switch {
+		case errors.Is(err, ErrNoFrame):
+			// The page may or may not have flipped: the colour is no longer known.
+			return fmt.Errorf("%w: %v", ErrAllTimedOut, err)
+		case err != nil:
+			return err
+		}
+		res.Samples = append(res.Samples, lat)
+		cur = observation{Colour: cur.Colour.flipped()}
+		return nil
+	}
+	for i := range samples {
+		if err := sleep(ctx, still); err != nil {
+			return dozing, awake, err
+		}
+		if err := press(&dozing); err != nil {
+			return dozing, awake, fmt.Errorf("still sample %d: %w", i+1, err)
+		}
+		if err := sleep(ctx, spacing); err != nil {
+			return dozing, awake, err
+		}
+		if err := press(&awake); err != nil {
+			return dozing, awake, fmt.Errorf("awake sample %d: %w", i+1, err)
+		}
+	}
+	return dozing, awake, nil
+}

@@ -29,6 +29,7 @@ type options struct {
 	Warmup        time.Duration
 	Samples       int
 	Spacing       time.Duration
+	StillSamples  int
 	FreshSessions int
 	ExtraSessions int
 	Page          string
@@ -53,6 +54,7 @@ func main() {
 	flag.DurationVar(&o.Duration, "duration", 20*time.Second, "length of the frame-rate and CPU window")
 	flag.DurationVar(&o.Warmup, "warmup", 2*time.Second, "wait after all viewers have a frame, before the window")
 	flag.IntVar(&o.Samples, "samples", 30, "input-to-frame latency samples")
+	flag.IntVar(&o.StillSamples, "still-samples", 3, "inputs timed on a page still long enough for its screencast to doze, each about 7 s apart; 0 skips them")
 	flag.DurationVar(&o.Spacing, "spacing", 300*time.Millisecond, "time between the starts of latency samples")
 	flag.IntVar(&o.FreshSessions, "fresh-sessions", 5, "sessions created to time the first frame")
 	flag.IntVar(&o.ExtraSessions, "extra-sessions", 5, "sessions opened to measure memory per session")
@@ -96,13 +98,15 @@ func (o options) validate() error {
 		return errors.New("-page-viewers must not be negative")
 	case o.Samples < 1:
 		return errors.New("-samples must be at least 1")
+	case o.StillSamples < 0:
+		return errors.New("-still-samples must not be negative")
 	case o.WarmTabs < 0:
 		return errors.New("-warm-tabs must not be negative")
 	case o.FreshSessions < 1:
 		return errors.New("-fresh-sessions must be at least 1")
 	case o.ExtraSessions < 1:
 		return errors.New("-extra-sessions must be at least 1")
-	case o.FreshSessions+o.ExtraSessions+1 > maxSessions:
+	case o.FreshSessions+o.ExtraSessions+2 > maxSessions:
 		return fmt.Errorf("-fresh-sessions plus -extra-sessions must stay below %d", maxSessions)
 	}
 	return nil

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/tandem-cobrowse/tandem/renderer"
 )
 
 // Targets the report judges.
@@ -49,14 +51,19 @@ type report struct {
 	Latency        latencyResult
 	Direct         latencyResult // the same input in a tab read straight through DevTools
 	Stages         stages        // the server's own timings over the latency samples
-	TTFF           []ttff
-	WarmTabs       int
-	ServerCPU      float64 // % of one core
-	ChromeCPU      float64 // % of one core
-	Usage          usage   // at the end of the window
-	Before, After  usage   // around the extra sessions
-	Masked         maskedResult
-	Page2          pageResult // the Page-mode phase
+	// Inputs on a still page: after it was still long enough for the screencast to doze,
+	// and again while it was awake.
+	StillDozing, StillAwake latencyResult
+	TTFF                    []ttff
+	WarmTabs                int
+	ServerCPU               float64 // % of one core
+	ChromeCPU               float64 // % of one core
+	Usage                   usage   // at the end of the window
+	// Around the extra sessions: before, just opened (their first frames sent), and
+	// after their pages had been still long enough for the screencast to doze.
+	Before, Active, After usage
+	Masked                maskedResult
+	Page2                 pageResult // the Page-mode phase
 }
 
 func (r report) minPct() float64 { return slices.Min(r.ViewerPcts) }
@@ -131,6 +138,19 @@ func (r report) print(w io.Writer) {
 	if r.Verbose {
 		p("   samples in order: %s", strings.Join(durations(r.Latency.Samples), ", "))
 	}
+	if n := len(r.StillDozing.Samples); n > 0 {
+		pct := func(res latencyResult, q float64) string {
+			v := make([]float64, len(res.Samples))
+			for i, d := range res.Samples {
+				v[i] = float64(d)
+			}
+			return ms(percentile(v, q))
+		}
+		p("   on a still page (demo animated?paused), the first input after %s still (screencast dozing): p50 %s, max %s (%d inputs);",
+			renderer.DozeAfter+2*time.Second, pct(r.StillDozing, 50), pct(r.StillDozing, 100), n)
+		p("   the same page 300 ms after the input before (awake): p50 %s, max %s (%d inputs)",
+			pct(r.StillAwake, 50), pct(r.StillAwake, 100), len(r.StillAwake.Samples))
+	}
 
 	parts := make([]string, len(r.TTFF))
 	for i, t := range r.TTFF {
@@ -150,10 +170,13 @@ func (r report) print(w io.Writer) {
 	n := int64(r.Extra)
 	rss := (r.After.SelfRSS + r.After.ChromeRSS) - (r.Before.SelfRSS + r.Before.ChromeRSS)
 	pss := (r.After.SelfRSS + r.After.ChromePSS) - (r.Before.SelfRSS + r.Before.ChromePSS)
+	activePSS := (r.Active.SelfRSS + r.Active.ChromePSS) - (r.Before.SelfRSS + r.Before.ChromePSS)
 	p("6. Memory per extra session:     %s RSS (Go %s + Chromium %s); %s counting Chromium by PSS",
 		mib(rss/n), mib((r.After.SelfRSS-r.Before.SelfRSS)/n), mib((r.After.ChromeRSS-r.Before.ChromeRSS)/n), mib(pss/n))
 	p("   (an RSS sum counts shared pages once per process, so it overstates; PSS splits them between sharers)")
 	p("   Chromium PSS per extra session by process: %s", pssByKind(r.Before, r.After, n))
+	p("   the page still for %s (screencast dozing); just opened, full-size screencast: %s PSS (%s)",
+		renderer.DozeAfter+2*time.Second, mib(activePSS/n), pssByKind(r.Before, r.Active, n))
 	p("   %d sessions on %s with one viewer each; Chromium processes %d → %d",
 		r.Extra, r.ExtraPage, r.Before.ChromeProcs, r.After.ChromeProcs)
 

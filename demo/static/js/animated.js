@@ -1,5 +1,5 @@
 // The trail cam: a hiker walks the ridge and a clock runs on every animation frame, so
-// the page never stops producing frames. The probe flips colour on every mouse press and
+// the page never stops producing frames (unless paused, below). The probe flips colour on every mouse press and
 // key press, in the capture phase so that nothing on the page can swallow the event.
 (function () {
   var probe = document.getElementById("probe");
@@ -31,6 +31,11 @@
       fpsSince = now;
     }
     requestAnimationFrame(tick);
+  }
+  // /animated?paused stays still, its probe still flipping: input latency on a still page.
+  if (new URLSearchParams(location.search).has("paused")) {
+    clock.textContent = "paused";
+    return;
   }
   requestAnimationFrame(tick);
 })();
