@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
@@ -30,6 +31,8 @@ type Browser struct {
 
 	supervised chan struct{} // closed when the supervisor has stopped
 	closeOnce  sync.Once
+
+	dozing atomic.Int64 // tabs whose screencast dozes (doze.go)
 }
 
 // instance is one running Chromium process.
@@ -157,6 +160,9 @@ func (b *Browser) current() (*instance, error) {
 	}
 	return b.inst, nil
 }
+
+// Dozing is how many tabs have their screencast dozing at thumbnail size (doze.go).
+func (b *Browser) Dozing() int { return int(b.dozing.Load()) }
 
 // Ping is a cheap liveness check (Browser.getVersion) bounded by CallTimeout.
 func (b *Browser) Ping(ctx context.Context) error {

@@ -77,7 +77,7 @@ func (t *Tab) doze() {
 		return
 	}
 	q := int64(t.cfg.JPEGQuality)
-	t.dozing.Store(true)
+	t.setDozing(true)
 	t.thumbStarted.Store(true)
 	if _, err := cdp.Call(ctx, t.target, page.StartScreencast, page.StartScreencastParams{
 		Format:    page.StartScreencastFormatJpeg,
@@ -89,6 +89,17 @@ func (t *Tab) doze() {
 		// Without a screencast nothing would ever wake it: back to full size.
 		if err := t.startScreencast(ctx, t.vp); err != nil && t.ctx.Err() == nil {
 			t.log.Warn("restarting the screencast", "err", err)
+		}
+	}
+}
+
+// setDozing notes whether the screencast dozes, in the tab and the Browser's count.
+func (t *Tab) setDozing(on bool) {
+	if t.dozing.Swap(on) != on {
+		if on {
+			t.dozers.Add(1)
+		} else {
+			t.dozers.Add(-1)
 		}
 	}
 }

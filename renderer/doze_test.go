@@ -62,7 +62,7 @@ func TestStillPageDozesAndWakes(t *testing.T) {
 	}
 	dozed := func() {
 		t.Helper()
-		waitFor(t, "the screencast to doze", tab.dozing.Load)
+		waitFor(t, "the screencast to doze", func() bool { return tab.dozing.Load() && b.Dozing() == 1 })
 	}
 
 	colour("the white page", [3]int{255, 255, 255})
@@ -80,6 +80,12 @@ func TestStillPageDozesAndWakes(t *testing.T) {
 		}
 	}
 	colour("the click's change", [3]int{0, 0, 255})
+
+	dozed()
+	tab.Close()
+	if n := b.Dozing(); n != 0 {
+		t.Fatalf("%d tabs counted dozing after the only one closed", n)
+	}
 }
 
 func abs(v int) int { return max(v, -v) }

@@ -21,7 +21,7 @@ func (t *Tab) startScreencast(ctx context.Context, vp Viewport) error {
 	}); err != nil {
 		return t.wrapErr(page.StartScreencast.Method, err)
 	}
-	t.dozing.Store(false)
+	t.setDozing(false)
 	return nil
 }
 

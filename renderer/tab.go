@@ -61,9 +61,10 @@ type Tab struct {
 	settling   chan settleJob // frames whose mask boxes the settler settles
 
 	// Dozing (doze.go): the screencast of a still page runs at thumbnail size.
-	active       atomic.Int64 // unix ns of the newest full frame or input
-	dozing       atomic.Bool  // written under vpMu
-	thumbStarted atomic.Bool  // the thumbnail screencast's first frame is still to come
+	active       atomic.Int64  // unix ns of the newest full frame or input
+	dozing       atomic.Bool   // written under vpMu
+	dozers       *atomic.Int64 // the Browser's count of dozing tabs
+	thumbStarted atomic.Bool   // the thumbnail screencast's first frame is still to come
 	wake         chan struct{}
 
 	// Handoff (handoff.go): headers for the provider's origin, read by the fetch handler,
@@ -105,6 +106,7 @@ func (b *Browser) newTab(ctx context.Context, vp Viewport, cfg Config, opts ...T
 		refreshNow: make(chan struct{}, 1),
 		settling:   make(chan settleJob, 64),
 		wake:       make(chan struct{}, 1),
+		dozers:     &b.dozing,
 		events:     make(chan Event, eventBuffer),
 		done:       make(chan struct{}),
 		q:          newQueue(),
@@ -248,6 +250,7 @@ func (t *Tab) shutdown() {
 	t.once.Do(func() {
 		t.cancel() // closes the target and disposes the browser context
 		t.wg.Wait()
+		t.setDozing(false)
 		close(t.frames)
 		close(t.events)
 		close(t.done)

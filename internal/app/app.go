@@ -202,6 +202,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = metrics.New(reg)
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tandem_screencasts_dozing",
+		Help: "Tabs whose page is still and whose screencast watches for change at thumbnail size."},
+		func() float64 { return float64(browser.Dozing()) }))
 	audit := proxy.NewAudit(cfg.AuditLog)
 
 	if cfg.LiveKit.URL != "" {
