@@ -196,14 +196,19 @@ func TestALossyReceiverLosesOnlyItsOwnVideo(t *testing.T) {
 	atLena.mu.Unlock()
 	// The packets after the last one Lena had before the pause follow it with no gap
 	// wider than those of her lossy link (4 in 5 lost): the ~800 withheld are not missing.
-	var gaps []int16 // negative: a retransmission of a packet asked for again
+	// A gap is measured from the newest number so far: a retransmission of a packet
+	// asked for again comes with an older one, and the next new packet is no jump.
+	var gaps []int
 	seen := false
-	for i := 1; i < len(seqs); i++ {
-		if seqs[i-1] == lastBefore {
-			seen = true
+	var newest uint16
+	for _, seq := range seqs {
+		if !seen {
+			seen, newest = seq == lastBefore, seq
+			continue
 		}
-		if seen {
-			gaps = append(gaps, int16(seqs[i]-seqs[i-1]))
+		if d := int16(seq - newest); d > 0 {
+			gaps = append(gaps, int(d))
+			newest = seq
 		}
 	}
 	for _, g := range gaps {
@@ -211,8 +216,8 @@ func TestALossyReceiverLosesOnlyItsOwnVideo(t *testing.T) {
 			t.Fatalf("Lena's copy skipped %d sequence numbers across its pause; want it numbered on", g)
 		}
 	}
-	if len(gaps) < 50 {
-		t.Fatalf("only %d packets after Lena's pause", len(gaps))
+	if len(gaps) < 20 {
+		t.Fatalf("only %d new packets after Lena's pause", len(gaps))
 	}
 	select {
 	case e := <-events:

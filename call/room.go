@@ -44,10 +44,14 @@ type peer struct {
 	id       string
 	pub      Publish
 	pc       *webrtc.PeerConnection
-	send     func(Signal) // must not block
-	offering bool         // an offer is out, its answer not in
-	again    bool         // the tracks changed meanwhile: offer again after the answer
+	send     func(Signal)              // must not block
+	offering bool                      // an offer is out, its answer not in
+	again    bool                      // the tracks changed meanwhile: offer again after the answer
+	early    []webrtc.ICECandidateInit // the client's, before its first answer
 }
+
+// maxEarlyCandidates bounds the candidates a client may send before its first answer.
+const maxEarlyCandidates = 64
 
 // forward is one published track and the copies of it that the other members receive.
 type forward struct {
@@ -144,6 +148,11 @@ func (r *Room) Join(id string, pub Publish, send func(Signal)) error {
 			return
 		}
 		ci := c.ToJSON()
+		// Gathering starts with the offer, but pion tells of candidates on a goroutine of
+		// its own: one could overtake the offer (offerLocked sends it holding r.mu) and
+		// reach a client with no description to add it to.
+		r.mu.Lock()
+		defer r.mu.Unlock()
 		send(Signal{Candidate: &ci})
 	})
 	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
@@ -189,12 +198,26 @@ func (r *Room) Signal(id string, s Signal) error {
 			return fmt.Errorf("call: answer: %w", err)
 		}
 		p.offering = false
+		for _, c := range p.early {
+			if err := p.pc.AddICECandidate(c); err != nil {
+				r.log.Debug("call: an early candidate", "participant", id, "err", err)
+			}
+		}
+		p.early = nil
 		if p.again {
 			p.again = false
 			r.offerLocked(p)
 		}
 	}
 	if s.Candidate != nil {
+		// A client's candidates can come before its first answer, which they belong to.
+		if p.pc.RemoteDescription() == nil {
+			if len(p.early) >= maxEarlyCandidates {
+				return fmt.Errorf("call: candidate: %d already wait for an answer", len(p.early))
+			}
+			p.early = append(p.early, *s.Candidate)
+			return nil
+		}
 		if err := p.pc.AddICECandidate(*s.Candidate); err != nil {
 			return fmt.Errorf("call: candidate: %w", err)
 		}

@@ -252,3 +252,93 @@ func TestKeyframeRequestsAreThrottled(t *testing.T) {
 		t.Fatalf("%d keyframes asked in a second of requests, want 2", asks)
 	}
 }
+
+// TestCandidatesKeepTheirPlaceAroundTheOffer: Tandem's candidates come after the offer
+// they belong to, and a client's candidates sent before its answer are kept for it, not
+// refused: either way round, a candidate lost could leave a client that must relay
+// through TURN with no address to relay to.
+func TestCandidatesKeepTheirPlaceAroundTheOffer(t *testing.T) {
+	room := newRoom(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	hana := newMember(t, room, "p1", Publish{Audio: true}, true)
+	go hana.speak(ctx)
+
+	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	tracks := make(chan *webrtc.TrackRemote, 4)
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { tracks <- tr })
+	var mine []webrtc.ICECandidateInit
+	var mu sync.Mutex
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c != nil {
+			mu.Lock()
+			mine = append(mine, c.ToJSON())
+			mu.Unlock()
+		}
+	})
+	in := make(chan Signal, 64)
+	if err := room.Join("p2", Publish{}, func(s Signal) { in <- s }); err != nil {
+		t.Fatal(err)
+	}
+	next := func() Signal {
+		t.Helper()
+		select {
+		case s := <-in:
+			return s
+		case <-ctx.Done():
+			t.Fatal("no signal from Tandem")
+			return Signal{}
+		}
+	}
+
+	first := next()
+	if first.SDP == nil {
+		t.Fatalf("Tandem's first signal is %+v, want its offer", first)
+	}
+	if err := pc.SetRemoteDescription(*first.SDP); err != nil {
+		t.Fatal(err)
+	}
+	answer, err := pc.CreateAnswer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(answer); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered
+	// Every candidate of this side goes before its answer.
+	mu.Lock()
+	early := append([]webrtc.ICECandidateInit(nil), mine...)
+	mu.Unlock()
+	if len(early) == 0 {
+		t.Fatal("no candidate gathered")
+	}
+	for _, c := range early {
+		if err := room.Signal("p2", Signal{Candidate: &c}); err != nil {
+			t.Fatalf("a candidate before the answer: %v", err)
+		}
+	}
+	if err := room.Signal("p2", Signal{SDP: pc.LocalDescription()}); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for s := range in {
+			if s.Candidate != nil {
+				_ = pc.AddICECandidate(*s.Candidate)
+			}
+		}
+	}()
+	select {
+	case tr := <-tracks:
+		if tr.Kind() != webrtc.RTPCodecTypeAudio {
+			t.Fatalf("got a %s track, want Hana's audio", tr.Kind())
+		}
+	case <-ctx.Done():
+		t.Fatal("no track reached the member whose candidates came before its answer")
+	}
+}

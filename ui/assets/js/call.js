@@ -30,6 +30,8 @@ export class Call {
     this.want = false;      // the user is in the call (and wants back in after a reconnect)
     this.granted = null;    // {audio, video} Tandem lets this participant publish
     this.pc = null;
+    this.pendingOffer = null;    // Tandem's offer, until this.pc exists
+    this.pendingCandidates = []; // and Tandem's candidates after it
     this.local = null;      // MediaStream of the microphone and camera
     this.remote = new Map(); // participant id → MediaStream
     this.members = [];      // call_state members
@@ -94,6 +96,8 @@ export class Call {
   teardown() {
     if (this.pc) this.pc.close();
     this.pc = null;
+    this.pendingOffer = null;
+    this.pendingCandidates = [];
     if (this.lk) this.lk.disconnect();
     this.lk = null;
     if (this.local) this.local.getTracks().forEach((t) => t.stop());
@@ -133,7 +137,13 @@ export class Call {
     };
     if (this.local) this.listen(this.o.me().id, this.local);
     this.render();
-    if (this.pendingOffer) { const o = this.pendingOffer; this.pendingOffer = null; this.signal(o); }
+    if (this.pendingOffer) {
+      // The offer's description is set first: candidates queue behind it in the connection.
+      const waiting = [this.pendingOffer, ...this.pendingCandidates];
+      this.pendingOffer = null;
+      this.pendingCandidates = [];
+      for (const w of waiting) this.signal(w);
+    }
   }
 
   // joinLiveKit joins the session's LiveKit room with the token Tandem minted, publishing
@@ -186,7 +196,14 @@ export class Call {
   }
 
   async signal(m) {
-    if (!this.pc) { if (m.sdp) this.pendingOffer = m; return; }
+    // Until the connection exists (the camera is still being asked for), Tandem's offer
+    // and the candidates that follow it wait; a lost candidate could leave a browser
+    // that must relay through TURN with no address to relay to.
+    if (!this.pc) {
+      if (m.sdp) this.pendingOffer = m;
+      else if (m.candidate && this.pendingOffer) this.pendingCandidates.push(m);
+      return;
+    }
     if (m.candidate) { try { await this.pc.addIceCandidate(m.candidate); } catch { /* for an old offer */ } }
     if (!m.sdp || m.sdp.type !== 'offer') return;
     await this.pc.setRemoteDescription(m.sdp);
