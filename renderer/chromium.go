@@ -69,6 +69,8 @@ func allocatorOptions(execPath string, cfg Config) []chromedp.ExecAllocatorOptio
 		// Chromium makes a window at least 500 px wide; below about 200 px high, a page
 		// reloaded after its renderer crashed would get an empty view and no pictures.
 		chromedp.WindowSize(500, 300),
+		// One virtual screen per scale, so that pictures come at the participant's DPR.
+		chromedp.Flag("screen-info", screenInfo()),
 		// chromedp's two, and memory no tab of ours uses: every browser context (one per
 		// session) gets a window whose address bar preloads its popups as WebUI pages in a
 		// renderer of their own, about 48 MB PSS per session that no one ever sees.

@@ -1,9 +1,8 @@
 package renderer
 
 import (
-	"bytes"
 	"context"
-	"image/jpeg"
+	"image"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
@@ -109,11 +108,10 @@ func (t *Tab) still() bool {
 	return time.Since(time.Unix(0, t.active.Load())) >= t.cfg.DozeAfter
 }
 
-// thumbnail reports whether ev is a dozing screencast's thumbnail, and wakes the
-// screencast when the thumbnail shows a change.
-func (t *Tab) thumbnail(ev *page.EventScreencastFrame) bool {
-	cfg, err := jpeg.DecodeConfig(bytes.NewReader(ev.Data))
-	if err != nil || cfg.Width > thumbSize || cfg.Height > thumbSize {
+// thumbnail reports whether a picture of size pic is a dozing screencast's thumbnail,
+// and wakes the screencast when the thumbnail shows a change.
+func (t *Tab) thumbnail(pic image.Config) bool {
+	if pic.Width > thumbSize || pic.Height > thumbSize {
 		return false
 	}
 	if !t.thumbStarted.CompareAndSwap(true, false) {

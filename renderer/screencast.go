@@ -1,8 +1,12 @@
 package renderer
 
 import (
+	"bytes"
 	"context"
+	"image"
+	"image/jpeg"
 	"iter"
+	"math"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
@@ -38,7 +42,23 @@ func (t *Tab) screencast(frames iter.Seq2[page.EventScreencastFrame, error]) {
 		arrived := time.Now()
 		t.ack(ev.SessionID)
 		snap := t.masks.take(t.ctx, &ev) // every frame has its snapshot, thumbnails too
-		if ev.Metadata == nil || len(ev.Data) == 0 || t.thumbnail(&ev) {
+		if ev.Metadata == nil || len(ev.Data) == 0 {
+			continue
+		}
+		pic, err := jpeg.DecodeConfig(bytes.NewReader(ev.Data))
+		if err != nil || t.thumbnail(pic) {
+			continue
+		}
+		if misshapen(pic, ev.Metadata) {
+			// Taken while the tab's window moved to another screen (screens.go): not the
+			// viewport's picture. Ask for the current one.
+			t.log.Debug("screencast picture of the wrong shape", "width", pic.Width, "height", pic.Height,
+				"css_width", ev.Metadata.DeviceWidth, "css_height", ev.Metadata.DeviceHeight)
+			t.frameWithheld(true)
+			select {
+			case t.refresh <- struct{}{}:
+			default:
+			}
 			continue
 		}
 		t.active.Store(arrived.UnixNano())
@@ -80,6 +100,16 @@ func (t *Tab) screencast(frames iter.Seq2[page.EventScreencastFrame, error]) {
 		}
 		t.offer(f)
 	}
+}
+
+// misshapen reports whether a picture's shape is not its viewport's, beyond rounding.
+func misshapen(pic image.Config, m *page.ScreencastFrameMetadata) bool {
+	if m.DeviceWidth <= 0 || m.DeviceHeight <= 0 {
+		return false
+	}
+	want := m.DeviceWidth / m.DeviceHeight
+	got := float64(pic.Width) / float64(pic.Height)
+	return math.Abs(got-want) > 0.03*want
 }
 
 // pendingMasks is a frame's MaskState while the page measures after it.

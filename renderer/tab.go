@@ -46,6 +46,8 @@ type Tab struct {
 	hadFrame   atomic.Bool
 	vpMu       sync.Mutex // serialises viewport changes and screencast restarts
 	vp         Viewport
+	window     browser.WindowID // the tab's window and the screen it is on (screens.go), under vpMu
+	screen     int
 	frameSeq   atomic.Uint64
 	inputMu    sync.Mutex // serialises input, guards held
 	held       heldInput
@@ -320,8 +322,12 @@ func (t *Tab) emit(ev Event) {
 	}
 }
 
-// applyViewport sets the device metrics and touch emulation.
+// applyViewport puts the tab's window on the screen of its scale (screens.go) and sets
+// the device metrics and touch emulation. The caller holds vpMu, or owns the tab alone.
 func (t *Tab) applyViewport(ctx context.Context, vp Viewport) error {
+	if err := t.placeWindow(ctx, vp.DPR); err != nil {
+		return err
+	}
 	if _, err := cdp.Call(ctx, t.target, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
 		Width:             int64(vp.Width),
 		Height:            int64(vp.Height),

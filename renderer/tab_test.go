@@ -193,14 +193,14 @@ func TestSetViewport(t *testing.T) {
 			if f.Width != 900 || f.Height != 500 {
 				return false
 			}
-			// The whole viewport is in the picture, though the tab's window is smaller
-			// (chromium.go).
+			// The whole viewport is in the picture, at device pixels, though the tab's
+			// window is smaller (chromium.go, screens.go).
 			cfg, err := jpeg.DecodeConfig(bytes.NewReader(f.JPEG))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if cfg.Width < 900 || cfg.Width*500 != cfg.Height*900 {
-				t.Fatalf("the picture is %dx%d px, want all of the 900x500 viewport", cfg.Width, cfg.Height)
+			if cfg.Width != 1800 || cfg.Height != 1000 {
+				t.Fatalf("the picture is %dx%d px, want 1800x1000", cfg.Width, cfg.Height)
 			}
 			return true
 		default:
@@ -556,5 +556,38 @@ func TestTabsBringNoHiddenPages(t *testing.T) {
 	}
 	if pages != 1 {
 		t.Errorf("the tab's browser context holds %d pages, want 1", pages)
+	}
+}
+
+// TestPicturesComeAtDevicePixels: a picture has its viewport's device pixels (up to 2x),
+// and the page sees the participant's DPR.
+func TestPicturesComeAtDevicePixels(t *testing.T) {
+	tab := newTestTab(t, Viewport{Width: 640, Height: 480, DPR: 1})
+	srv := servePage(t, `<!doctype html><meta name="viewport" content="width=device-width"><p>sharp</p>`, nil)
+	navigate(t, tab, srv.URL+"/")
+	for _, c := range []struct {
+		vp   Viewport
+		w, h int
+	}{
+		{Viewport{Width: 390, Height: 844, DPR: 2, Mobile: true, Touch: true}, 780, 1688},
+		{Viewport{Width: 800, Height: 600, DPR: 1.25}, 1000, 750},
+		// Above 2x, pictures come at 2x (screens.go).
+		{Viewport{Width: 400, Height: 300, DPR: 3}, 800, 600},
+		{Viewport{Width: 600, Height: 400, DPR: 0.5}, 300, 200},
+		{Viewport{Width: 640, Height: 480, DPR: 1}, 640, 480},
+	} {
+		if err := tab.SetViewport(testCtx(t), c.vp); err != nil {
+			t.Fatal(err)
+		}
+		waitJS(t, tab, `innerWidth + 'x' + innerHeight + '@' + devicePixelRatio`, fmt.Sprintf("%dx%d@%v", c.vp.Width, c.vp.Height, c.vp.DPR))
+		waitFor(t, fmt.Sprintf("a %dx%d picture at DPR %v", c.w, c.h, c.vp.DPR), func() bool {
+			select {
+			case f := <-tab.Frames():
+				cfg, err := jpeg.DecodeConfig(bytes.NewReader(f.JPEG))
+				return err == nil && cfg.Width == c.w && cfg.Height == c.h
+			default:
+				return false
+			}
+		})
 	}
 }

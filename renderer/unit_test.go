@@ -7,6 +7,8 @@ import (
 	"image/color"
 	"image/jpeg"
 	"testing"
+
+	"github.com/chromedp/cdproto/page"
 )
 
 func TestFindChromium(t *testing.T) {
@@ -177,6 +179,21 @@ func TestBlankPicture(t *testing.T) {
 	} {
 		if got := blankPicture(tc.jpg); got != tc.blank {
 			t.Errorf("%s: blank = %v, want %v", tc.name, got, tc.blank)
+		}
+	}
+}
+
+func TestMisshapenPictures(t *testing.T) {
+	m := &page.ScreencastFrameMetadata{DeviceWidth: 900, DeviceHeight: 500}
+	for _, c := range []struct {
+		w, h int
+		want bool
+	}{
+		{1800, 1000, false}, {900, 500, false}, {450, 250, false}, {901, 500, false},
+		{1800, 50, true}, {500, 500, true}, {900, 300, true},
+	} {
+		if got := misshapen(image.Config{Width: c.w, Height: c.h}, m); got != c.want {
+			t.Errorf("misshapen(%dx%d of a 900x500 viewport) = %v, want %v", c.w, c.h, got, c.want)
 		}
 	}
 }
