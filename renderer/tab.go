@@ -333,8 +333,8 @@ func (t *Tab) applyViewport(ctx context.Context, vp Viewport) error {
 		Height:            int64(vp.Height),
 		DeviceScaleFactor: vp.DPR,
 		Mobile:            vp.Mobile,
-		// The screen the page sees is the participant's viewport, as on a phone, not
-		// Chromium's 800x600 headless screen, smaller than the page.
+		// The screen the page sees is the participant's viewport, as on a phone, not the
+		// virtual screen the tab's window is on (screens.go).
 		ScreenWidth:  int64(vp.Width),
 		ScreenHeight: int64(vp.Height),
 	}); err != nil {

@@ -319,10 +319,9 @@ func (c config) app() app.Config {
 	return app.Config{
 		Addr: c.Addr, PublicURL: c.PublicURL, APIKey: c.APIKey, Chromium: c.Chromium, NoSandbox: c.NoSandbox,
 		DemoAddr: c.DemoAddr, MaxSessions: c.MaxSessions, IdleTimeout: c.IdleTimeout, JPEGQuality: c.JPEGQuality,
-		DialogTimeout: c.DialogTimeout, CallTimeout: c.CallTimeout, AllowedOrigins: c.origins(),
-		ScreencastDoze: c.screencastDoze(),
-		AllowHosts:     c.allowHosts(), DBPath: c.DBPath, HelpPatience: c.HelpPatience, OIDC: c.oidc(),
-		WarmTabs: c.WarmTabs, Call: c.call(),
+		DialogTimeout: c.DialogTimeout, CallTimeout: c.CallTimeout, ScreencastDoze: c.screencastDoze(),
+		AllowedOrigins: c.origins(), AllowHosts: c.allowHosts(), DBPath: c.DBPath, HelpPatience: c.HelpPatience,
+		OIDC: c.oidc(), WarmTabs: c.WarmTabs, Call: c.call(),
 		LiveKit: call.LiveKitConfig{URL: c.LiveKitURL, APIKey: c.LiveKitKey, APISecret: c.LiveKitSecret},
 		DataDir: c.DataDir, RecordingMaxBytes: int64(c.RecordingMB) << 20, RecordingKeep: c.RecordingKeep,
 		Cluster: c.cluster(),
