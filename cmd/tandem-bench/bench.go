@@ -373,7 +373,7 @@ func (b *bench) firstFrame(ctx context.Context, page string, i int) (ttff, error
 	return ttff{Total: c.snapshot().FirstAt.Sub(t0), Post: post}, nil
 }
 
-// stillLatency times input on a page that is still but for the input (stillLatency).
+// stillLatency times input on a page that is still but for the input (measureStillLatency).
 func (b *bench) stillLatency(ctx context.Context, r *report) error {
 	sess, err := b.api.create(ctx, b.demo+"animated?paused")
 	if err != nil {
