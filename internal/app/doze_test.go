@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -43,17 +42,11 @@ func TestAStillPageWakesForItsViewers(t *testing.T) {
 	// No warm tabs: the only tab that can doze is the session's.
 	srv := startServer(t, app.Config{AllowHosts: []string{strings.TrimPrefix(provider.URL, "http://")},
 		ScreencastDoze: 300 * time.Millisecond})
-	res, err := http.Post(srv.URL()+"/api/v1/sessions", "application/json", strings.NewReader(fmt.Sprintf(`{"url":%q}`, provider.URL)))
-	if err != nil {
-		t.Fatal(err)
+	status, created := createSession(t, srv, provider.URL)
+	if status != http.StatusCreated {
+		t.Fatalf("create: %d %v", status, created)
 	}
-	var created struct {
-		Links map[string]string `json:"links"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&created); err != nil || res.StatusCode != http.StatusCreated {
-		t.Fatalf("create: %d %v", res.StatusCode, err)
-	}
-	res.Body.Close()
+	links := created["links"].(map[string]any)
 
 	dozing := func() float64 {
 		res, err := http.Get(srv.URL() + "/metrics")
@@ -69,7 +62,7 @@ func TestAStillPageWakesForItsViewers(t *testing.T) {
 		eventually(t, "the still page's screencast dozes", func() bool { return dozing() == 1 })
 	}
 	browser := participantBrowser(t, execPath)
-	host := openTab(t, browser, created.Links["host"])
+	host := openTab(t, browser, links["host"].(string))
 	// shows waits until the middle of the host's picture is near rgb.
 	shows := func(what string, rgb [3]int) {
 		t.Helper()
