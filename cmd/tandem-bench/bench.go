@@ -23,7 +23,9 @@ const (
 	controlTimeout    = 5 * time.Second
 	sampleTimeout     = 5 * time.Second
 	settle            = 2 * time.Second
-	dialParallel      = 8
+	// stillFor is long enough still for a page's screencast to doze (renderer/doze.go).
+	stillFor     = renderer.DozeAfter + 2*time.Second
+	dialParallel = 8
 )
 
 // bench runs the measurements against one server.
@@ -121,7 +123,7 @@ func (b *bench) run(ctx context.Context) (report, error) {
 	}
 
 	if b.o.StillSamples > 0 {
-		b.say("timing %d inputs on a still page, each after %s still", b.o.StillSamples, renderer.DozeAfter+2*time.Second)
+		b.say("timing %d inputs on a still page, each after %s still", b.o.StillSamples, stillFor)
 		if err := b.stillLatency(ctx, &r); err != nil {
 			return r, err
 		}
@@ -395,7 +397,7 @@ func (b *bench) stillLatency(ctx context.Context, r *report) error {
 		return err
 	}
 	r.StillDozing, r.StillAwake, err = measureStillLatency(ctx, host, pb, b.o.StillSamples,
-		renderer.DozeAfter+2*time.Second, b.o.Spacing, sampleTimeout)
+		stillFor, b.o.Spacing, sampleTimeout)
 	return err
 }
 
@@ -443,7 +445,7 @@ func (b *bench) extraSessions(ctx context.Context, r *report) error {
 	}
 	// A page that stays still has its screencast doze (renderer/doze.go): measure again
 	// once it has.
-	if err := sleep(ctx, renderer.DozeAfter+2*time.Second); err != nil {
+	if err := sleep(ctx, stillFor); err != nil {
 		return err
 	}
 	still, err := measure()

@@ -9,8 +9,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/tandem-cobrowse/tandem/renderer"
 )
 
 // Targets the report judges.
@@ -147,7 +145,7 @@ func (r report) print(w io.Writer) {
 			return ms(percentile(v, q))
 		}
 		p("   on a still page (demo animated?paused), the first input after %s still (screencast dozing): p50 %s, max %s (%d inputs);",
-			renderer.DozeAfter+2*time.Second, pct(r.StillDozing, 50), pct(r.StillDozing, 100), n)
+			stillFor, pct(r.StillDozing, 50), pct(r.StillDozing, 100), n)
 		p("   the same page 300 ms after the input before (awake): p50 %s, max %s (%d inputs)",
 			pct(r.StillAwake, 50), pct(r.StillAwake, 100), len(r.StillAwake.Samples))
 	}
@@ -176,7 +174,7 @@ func (r report) print(w io.Writer) {
 	p("   (an RSS sum counts shared pages once per process, so it overstates; PSS splits them between sharers)")
 	p("   Chromium PSS per extra session by process: %s", pssByKind(r.Before, r.After, n))
 	p("   the page still for %s (screencast dozing); just opened, full-size screencast: %s PSS (%s)",
-		renderer.DozeAfter+2*time.Second, mib(activePSS/n), pssByKind(r.Before, r.Active, n))
+		stillFor, mib(activePSS/n), pssByKind(r.Before, r.Active, n))
 	p("   %d sessions on %s with one viewer each; Chromium processes %d → %d",
 		r.Extra, r.ExtraPage, r.Before.ChromeProcs, r.After.ChromeProcs)
 
